@@ -1,0 +1,186 @@
+import { z } from "zod";
+import { addressVariantSchema } from "./address.ts";
+import { publicKeySchema } from "./key.ts";
+
+/**
+ * The edge <-> gateway agent WebSocket protocol. One socket per (gateway, domain); every
+ * frame is one JSON text message. Both sides parse with these schemas and reject anything
+ * else with the reason zod gives. See docs/protocol.md for the conversation.
+ */
+export const PROTOCOL_VERSION = 1;
+
+/** Largest number of entries one frame may carry; the edge pages replays with it. */
+export const MAX_ENTRIES_PER_FRAME = 1000;
+
+/** Sequence numbers are SQLite integers handed out by the domain's object, starting at 1. */
+const seq = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+const gatewayName = z.string().regex(/^[a-z0-9][a-z0-9-]{0,31}$/, {
+  message: "must be 1-32 characters of a-z, 0-9 and '-', starting with a letter or digit",
+});
+const reason = z.string().max(500);
+const timestamp = z.number().int().min(0); // milliseconds since the epoch
+
+export const gatewayNameSchema = gatewayName;
+
+// ---------------------------------------------------------------- agent -> edge
+
+/** First frame on a socket: where the agent stands. `since` 0 or `snapshot` asks for the full set. */
+export const helloFrame = z.strictObject({
+  type: z.literal("hello"),
+  v: z.literal(PROTOCOL_VERSION),
+  agent: z.string().max(100),
+  since: seq,
+  snapshot: z.boolean().optional(),
+});
+
+/** Everything up to `seq` is installed, except the keys listed in `failed`. */
+export const ackFrame = z.strictObject({
+  type: z.literal("ack"),
+  seq,
+  failed: z
+    .array(z.strictObject({ public_key: publicKeySchema, reason }))
+    .max(MAX_ENTRIES_PER_FRAME)
+    .optional(),
+});
+
+/** The gateway's WireGuard interface for this domain: what v2 answers send nodes to. */
+export const interfaceFrame = z.strictObject({
+  type: z.literal("interface"),
+  public_key: publicKeySchema,
+  port: z.number().int().min(1).max(65535),
+  /** External name or address nodes connect to (wgkex's externalName). */
+  address: z.string().min(1).max(253),
+  /** The gateway's link-local address on its WireGuard interface, without prefix length. */
+  link_address: z.string().regex(/^fe80::[0-9a-f:]+$/),
+});
+
+/** Load report, every 60 s: connected peers (handshake < 3 min) here and across all domains. */
+export const loadFrame = z.strictObject({
+  type: z.literal("load"),
+  connected: z.number().int().min(0),
+  load: z.number().int().min(0),
+  peers: z.number().int().min(0),
+});
+
+/** Keys with a recent handshake, so the edge keeps them past retention. */
+export const liveFrame = z.strictObject({
+  type: z.literal("live"),
+  keys: z.array(publicKeySchema).max(MAX_ENTRIES_PER_FRAME),
+});
+
+/** Peers the agent removed on its own (stale cleanup), so receipts stay true. */
+export const removedFrame = z.strictObject({
+  type: z.literal("removed"),
+  entries: z.array(z.strictObject({ public_key: publicKeySchema, reason, at: timestamp })).max(MAX_ENTRIES_PER_FRAME),
+});
+
+export const agentFrame = z.discriminatedUnion("type", [
+  helloFrame,
+  ackFrame,
+  interfaceFrame,
+  loadFrame,
+  liveFrame,
+  removedFrame,
+]);
+
+// ---------------------------------------------------------------- edge -> agent
+
+/** Answer to hello: how the edge will bring the agent up to date, and the domain's settings. */
+export const welcomeFrame = z.strictObject({
+  type: z.literal("welcome"),
+  v: z.literal(PROTOCOL_VERSION),
+  domain: z.string(),
+  gateway: gatewayName,
+  mode: z.enum(["replay", "snapshot"]),
+  /** Highest sequence number at the time of the hello. */
+  head: seq,
+  variant: addressVariantSchema,
+});
+
+export const peerEntry = z.strictObject({
+  seq,
+  public_key: publicKeySchema,
+  op: z.enum(["add", "remove"]),
+});
+export type PeerEntry = z.infer<typeof peerEntry>;
+
+/**
+ * Changes in ascending `seq` order: replayed pages after a welcome in replay mode, then
+ * live registrations. Acknowledge with the `seq` of the last entry once installed.
+ */
+export const peersFrame = z.strictObject({
+  type: z.literal("peers"),
+  entries: z.array(peerEntry).min(1).max(MAX_ENTRIES_PER_FRAME),
+});
+
+/**
+ * One page of the full desired set. When `done`, the pages so far are everything this
+ * gateway should have: the agent removes the peers it manages that were not listed,
+ * installs the rest and acknowledges `head`.
+ */
+export const snapshotFrame = z.strictObject({
+  type: z.literal("snapshot"),
+  head: seq,
+  keys: z.array(publicKeySchema).max(MAX_ENTRIES_PER_FRAME),
+  done: z.boolean(),
+});
+
+export const ERROR_CODES = ["bad_frame", "unsupported_version", "not_configured", "replaced", "internal"] as const;
+
+/** Sent before the edge closes a socket on purpose. */
+export const errorFrame = z.strictObject({
+  type: z.literal("error"),
+  code: z.enum(ERROR_CODES),
+  message: reason,
+});
+
+export const edgeFrame = z.discriminatedUnion("type", [welcomeFrame, peersFrame, snapshotFrame, errorFrame]);
+
+export type AgentFrame = z.infer<typeof agentFrame>;
+export type EdgeFrame = z.infer<typeof edgeFrame>;
+export type HelloFrame = z.infer<typeof helloFrame>;
+export type AckFrame = z.infer<typeof ackFrame>;
+export type InterfaceFrame = z.infer<typeof interfaceFrame>;
+export type LoadFrame = z.infer<typeof loadFrame>;
+export type LiveFrame = z.infer<typeof liveFrame>;
+export type RemovedFrame = z.infer<typeof removedFrame>;
+export type WelcomeFrame = z.infer<typeof welcomeFrame>;
+export type PeersFrame = z.infer<typeof peersFrame>;
+export type SnapshotFrame = z.infer<typeof snapshotFrame>;
+export type ErrorFrame = z.infer<typeof errorFrame>;
+
+export type ParseResult<T> = { ok: true; frame: T } | { ok: false; reason: string };
+
+function parseWith<T>(schema: z.ZodType<T>, text: unknown): ParseResult<T> {
+  if (typeof text !== "string") return { ok: false, reason: "frames must be JSON text messages, not binary" };
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch {
+    return { ok: false, reason: "frame is not valid JSON" };
+  }
+  const result = schema.safeParse(data);
+  if (result.success) return { ok: true, frame: result.data };
+  return { ok: false, reason: describeIssues(result.error) };
+}
+
+/** "field.path: what is wrong" for every issue, so a log line says exactly what to fix. */
+export function describeIssues(error: z.ZodError): string {
+  return error.issues
+    .map((issue) => {
+      const path = issue.path
+        .map((part, i) => (typeof part === "number" ? `[${part}]` : i === 0 ? String(part) : `.${String(part)}`))
+        .join("");
+      return path ? `${path}: ${issue.message}` : issue.message;
+    })
+    .join("; ");
+}
+
+/** Parse a frame the agent sent; the reason names the offending field. */
+export const parseAgentFrame = (text: unknown): ParseResult<AgentFrame> => parseWith(agentFrame, text);
+/** Parse a frame the edge sent; the reason names the offending field. */
+export const parseEdgeFrame = (text: unknown): ParseResult<EdgeFrame> => parseWith(edgeFrame, text);
+
+/** Path of the gateway socket for one domain. */
+export const gatewaySocketPath = (gateway: string, domain: string): string =>
+  `/api/v1/gateways/${encodeURIComponent(gateway)}/domains/${encodeURIComponent(domain)}/socket`;
