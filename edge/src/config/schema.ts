@@ -1,0 +1,134 @@
+import {
+  type AddressVariant,
+  addressVariantSchema,
+  describeIssues,
+  domainNameSchema,
+  gatewayNameSchema,
+  matchingPrefix,
+} from "@wgkex-edge/shared";
+import { z } from "zod";
+
+const positiveInt = z.number().int().positive();
+
+export const gatewayConfigSchema = z.strictObject({
+  /** The name the gateway's agent connects with; its token is GATEWAY_TOKENS[name]. */
+  name: gatewayNameSchema,
+  /** wgkex's worker weight: share of nodes relative to the other gateways. */
+  weight: z.number().positive().default(1),
+  /** Free text a v2 request's `location` field may ask for, e.g. "muc". */
+  location: z.string().max(64).optional(),
+  /** At most this many connected peers (summed over all domains) before new nodes go elsewhere. */
+  cap: positiveInt.optional(),
+  /** Maintenance: v2 sends no node here, not even ones that were here before. */
+  drain: z.boolean().default(false),
+  /** Domains this gateway serves; all domains when absent. */
+  domains: z.array(domainNameSchema).optional(),
+});
+
+export const domainSettingsSchema = z.strictObject({
+  variant: addressVariantSchema.default("wgkex"),
+});
+
+export const limitsSchema = z.strictObject({
+  /** Off only for benchmarks: no per-address or per-key limits at all. */
+  enabled: z.boolean().default(true),
+  /** Registrations one key may make per window before it is throttled. */
+  per_key: z.number().int().min(1).default(6),
+  per_key_window_s: positiveInt.default(60),
+  /** Throttled requests of one key (within ban_window_s) before it is banned. */
+  ban_after: z.number().int().min(1).default(20),
+  ban_window_s: positiveInt.default(600),
+  ban_s: positiveInt.default(3600),
+  /** Largest request body accepted on the node API, in bytes. */
+  max_body_bytes: z.number().int().min(128).max(65536).default(4096),
+});
+
+export const edgeConfigSchema = z
+  .strictObject({
+    domains: z.array(domainNameSchema).min(1, { message: "list at least one domain" }),
+    domain_prefixes: z.array(z.string().min(1)).min(1, { message: "list at least one domain prefix, e.g. ffmuc_" }),
+    domain_settings: z.record(z.string(), domainSettingsSchema).default({}),
+    gateways: z.array(gatewayConfigSchema).default([]),
+    limits: limitsSchema.default(limitsSchema.parse({})),
+    /** Keys neither registered nor reported live for this long leave the desired set. */
+    retention_hours: z
+      .number()
+      .positive()
+      .max(24 * 365)
+      .default(168),
+  })
+  .superRefine((config, ctx) => {
+    config.domains.forEach((domain, i) => {
+      if (matchingPrefix(domain, config.domain_prefixes) === undefined) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["domains", i],
+          message: `"${domain}" starts with none of domain_prefixes ${JSON.stringify(config.domain_prefixes)}; nodes could never register for it`,
+        });
+      }
+    });
+    for (const domain of Object.keys(config.domain_settings)) {
+      if (!config.domains.includes(domain)) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["domain_settings", domain],
+          message: `settings for "${domain}", which is not in domains`,
+        });
+      }
+    }
+    const seen = new Set<string>();
+    config.gateways.forEach((gateway, i) => {
+      if (seen.has(gateway.name)) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["gateways", i, "name"],
+          message: `gateway "${gateway.name}" is listed twice`,
+        });
+      }
+      seen.add(gateway.name);
+      gateway.domains?.forEach((domain, j) => {
+        if (!config.domains.includes(domain)) {
+          ctx.addIssue({
+            code: "custom",
+            path: ["gateways", i, "domains", j],
+            message: `"${domain}" is not in domains`,
+          });
+        }
+      });
+    });
+  });
+
+export type EdgeConfig = z.infer<typeof edgeConfigSchema>;
+export type GatewayConfig = z.infer<typeof gatewayConfigSchema>;
+export type Limits = z.infer<typeof limitsSchema>;
+
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+/** Parse the WGKEX_CONFIG var; the error names every offending field. */
+export function parseEdgeConfig(raw: unknown): EdgeConfig {
+  let value = raw;
+  if (typeof raw === "string") {
+    try {
+      value = JSON.parse(raw);
+    } catch {
+      throw new ConfigError("WGKEX_CONFIG: not valid JSON (set it as a table under [vars] in wrangler.toml)");
+    }
+  }
+  if (value === undefined || value === null) {
+    throw new ConfigError("WGKEX_CONFIG: missing; define [vars.WGKEX_CONFIG] in wrangler.toml");
+  }
+  const result = edgeConfigSchema.safeParse(value);
+  if (!result.success) throw new ConfigError(`WGKEX_CONFIG invalid: ${describeIssues(result.error)}`);
+  return result.data;
+}
+
+export function domainVariant(config: EdgeConfig, domain: string): AddressVariant {
+  return config.domain_settings[domain]?.variant ?? "wgkex";
+}
+
+/** Gateways that serve a domain, in configuration order (ties in the v2 choice go to the first). */
+export function gatewaysOf(config: EdgeConfig, domain: string): GatewayConfig[] {
+  return config.gateways.filter((g) => g.domains === undefined || g.domains.includes(domain));
+}

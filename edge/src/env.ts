@@ -1,0 +1,14 @@
+import type { DomainRegistry } from "./registry/domain-registry.ts";
+
+/** Bindings of the Worker and its Durable Objects (wrangler.toml, secrets, .dev.vars). */
+export interface Env {
+  /** The edge configuration: domains, prefixes, gateways, limits, retention. */
+  WGKEX_CONFIG: unknown;
+  /** Secret: JSON object mapping gateway name to its bearer token. */
+  GATEWAY_TOKENS?: string;
+  /** Secret: bearer token of the admin API, /metrics and the full status. */
+  ADMIN_TOKEN?: string;
+  DOMAIN_REGISTRY: DurableObjectNamespace<DomainRegistry>;
+  /** Per client address (IPv6 /64) limit on the node API. */
+  NODE_LIMITER?: RateLimit;
+}

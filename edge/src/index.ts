@@ -1,0 +1,37 @@
+import { Hono } from "hono";
+import { HTTPException } from "hono/http-exception";
+import { ConfigError } from "./config/schema.ts";
+import type { Env } from "./env.ts";
+import { INTERNAL_ERROR, notFound, wgkexError } from "./http/wgkex-json.ts";
+import { admin } from "./routes/admin.ts";
+import { gatewaySocket } from "./routes/gateway-socket.ts";
+import { nodeApi } from "./routes/node-api.ts";
+import { receipts } from "./routes/receipts.ts";
+
+export { DomainRegistry } from "./registry/domain-registry.ts";
+
+const app = new Hono<{ Bindings: Env }>();
+
+app.route("/", nodeApi);
+app.route("/", receipts);
+app.route("/", gatewaySocket);
+app.route("/", admin);
+
+app.notFound(() => notFound());
+
+app.onError((error, c) => {
+  if (error instanceof HTTPException) {
+    return c.json({ error: { message: error.message } }, error.status);
+  }
+  // A broken configuration must be loud in the logs; routers only ever see wgkex's 500.
+  console.error(
+    JSON.stringify({
+      level: "error",
+      msg: error instanceof ConfigError ? error.message : String(error),
+      path: c.req.path,
+    }),
+  );
+  return wgkexError(INTERNAL_ERROR, 500);
+});
+
+export default app satisfies ExportedHandler<Env>;

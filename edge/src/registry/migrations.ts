@@ -1,0 +1,62 @@
+/**
+ * Schema of a domain's object, as ordered migrations recorded in `migrations`. Append new
+ * ones; never edit an applied one (objects in production have run it).
+ */
+export const MIGRATIONS: ReadonlyArray<{ version: number; name: string; sql: string }> = [
+  {
+    version: 1,
+    name: "registrations, gateways, receipts, deny list",
+    sql: `
+      CREATE TABLE meta (key TEXT PRIMARY KEY, value) WITHOUT ROWID;
+      -- The desired peer set as a compacted log: one row per key, carrying the seq of its
+      -- latest change. target '*' = every gateway (v1), else the gateway v2 chose.
+      CREATE TABLE registrations (
+        public_key TEXT PRIMARY KEY,
+        seq INTEGER NOT NULL UNIQUE,
+        target TEXT NOT NULL,
+        first_registered_at INTEGER NOT NULL,
+        registered_at INTEGER NOT NULL,
+        live_at INTEGER,
+        removed_at INTEGER,
+        removed_reason TEXT
+      ) WITHOUT ROWID;
+      CREATE INDEX registrations_removed ON registrations (removed_at) WHERE removed_at IS NOT NULL;
+      CREATE TABLE gateways (
+        name TEXT PRIMARY KEY,
+        acked_seq INTEGER NOT NULL DEFAULT 0,
+        acked_at INTEGER,
+        public_key TEXT, port INTEGER, address TEXT, link_address TEXT, interface_at INTEGER,
+        connected INTEGER, load INTEGER, peers INTEGER, reported_at INTEGER,
+        connected_at INTEGER, disconnected_at INTEGER,
+        drain INTEGER NOT NULL DEFAULT 0
+      ) WITHOUT ROWID;
+      -- When each cumulative ack arrived: a key with seq s was installed on g at the first
+      -- ack of g with seq >= s.
+      CREATE TABLE acks (gateway TEXT NOT NULL, seq INTEGER NOT NULL, at INTEGER NOT NULL, PRIMARY KEY (gateway, seq)) WITHOUT ROWID;
+      -- Per key and gateway, the latest failure or removal the agent reported, for the
+      -- key's change with that seq.
+      CREATE TABLE gateway_events (
+        public_key TEXT NOT NULL, gateway TEXT NOT NULL,
+        kind TEXT NOT NULL, reason TEXT, at INTEGER NOT NULL, seq INTEGER NOT NULL,
+        PRIMARY KEY (public_key, gateway)
+      ) WITHOUT ROWID;
+      CREATE TABLE denylist (public_key TEXT PRIMARY KEY, reason TEXT NOT NULL, created_at INTEGER NOT NULL, expires_at INTEGER) WITHOUT ROWID;
+      CREATE TABLE bans (public_key TEXT PRIMARY KEY, until INTEGER NOT NULL) WITHOUT ROWID;
+      -- Registrations and rejections per hour, for the status page.
+      CREATE TABLE hourly_stats (hour INTEGER NOT NULL, kind TEXT NOT NULL, count INTEGER NOT NULL, PRIMARY KEY (hour, kind)) WITHOUT ROWID;
+    `,
+  },
+];
+
+export function migrate(sql: SqlStorage, now: number): number {
+  sql.exec(
+    "CREATE TABLE IF NOT EXISTS migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)",
+  );
+  const current = sql.exec<{ v: number | null }>("SELECT MAX(version) AS v FROM migrations").one().v ?? 0;
+  for (const m of MIGRATIONS) {
+    if (m.version <= current) continue;
+    sql.exec(m.sql);
+    sql.exec("INSERT INTO migrations (version, name, applied_at) VALUES (?, ?, ?)", m.version, m.name, now);
+  }
+  return MIGRATIONS.at(-1)?.version ?? 0;
+}

@@ -1,0 +1,96 @@
+import { isAllowedDomain, normalizeNodeKey } from "@wgkex-edge/shared";
+import { Hono } from "hono";
+import { loadConfig } from "../config/load.ts";
+import type { Env } from "../env.ts";
+import { BodyTooLargeError, readBodyText } from "../http/body.ts";
+import { clientKey } from "../http/client-address.ts";
+import {
+  INTERNAL_ERROR,
+  methodNotAllowed,
+  NO_GATEWAY,
+  NO_GATEWAY_DATA,
+  wgkexError,
+  wgkexJson,
+} from "../http/wgkex-json.ts";
+import { registryFor } from "../registry/stub.ts";
+
+export const BODY_TOO_LARGE = "request body too large";
+export const RATE_LIMITED = "too many requests, please try again later";
+
+/** Retry-After with jitter, so throttled routers do not come back in lockstep. */
+export function retryAfter(seconds: number, random: () => number = Math.random): string {
+  return String(Math.max(1, Math.ceil(seconds * (1 + random() * 0.5))));
+}
+
+const LANDING = `<!doctype html>
+<html lang="en">
+<head><meta charset="utf-8"><title>wgkex-edge</title></head>
+<body>
+<h1>wgkex-edge</h1>
+<p>WireGuard key exchange for Freifunk. Gluon routers register their key with
+<code>POST /api/v1/wg/key/exchange</code> or <code>POST /api/v2/wg/key/exchange</code>.</p>
+<p><a href="/status">Status</a></p>
+</body>
+</html>
+`;
+
+type Parsed = { domain: string; publicKey: string; location: string | undefined };
+
+/** The wgkex request body, parsed as JSON whatever the Content-Type; undefined = 400. */
+export function parseExchange(
+  text: string,
+  rules: { domains: string[]; domain_prefixes: string[] },
+): Parsed | undefined {
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  if (body === null || typeof body !== "object" || Array.isArray(body)) return undefined;
+  const { domain, public_key, location } = body as Record<string, unknown>;
+  const publicKey = normalizeNodeKey(public_key);
+  if (publicKey === undefined || !isAllowedDomain(domain, rules)) return undefined;
+  return { domain, publicKey, location: typeof location === "string" && location.length <= 64 ? location : undefined };
+}
+
+export const nodeApi = new Hono<{ Bindings: Env }>();
+
+nodeApi.get("/", (c) => c.html(LANDING));
+
+for (const version of [1, 2] as const) {
+  const path = `/api/v${version}/wg/key/exchange`;
+  nodeApi.post(path, async (c) => {
+    const config = loadConfig(c.env);
+    // Garbage counts against the sender's limit too: limit first, then read.
+    if (config.limits.enabled && c.env.NODE_LIMITER) {
+      const { success } = await c.env.NODE_LIMITER.limit({ key: clientKey(c.req.header("CF-Connecting-IP")) });
+      if (!success) return wgkexError(RATE_LIMITED, 429, { "Retry-After": retryAfter(60) });
+    }
+    let text: string;
+    try {
+      text = await readBodyText(c.req.raw, config.limits.max_body_bytes);
+    } catch (error) {
+      if (error instanceof BodyTooLargeError) return wgkexError(BODY_TOO_LARGE, 413);
+      throw error;
+    }
+    const parsed = parseExchange(text, config);
+    if (parsed === undefined) return wgkexError(INTERNAL_ERROR, 400);
+
+    const result = await registryFor(c.env, parsed.domain).register({ ...parsed, version });
+    switch (result.status) {
+      case "ok":
+        return result.endpoint ? wgkexJson({ Endpoint: result.endpoint }) : wgkexJson({ Message: "OK" });
+      case "denied":
+        return wgkexError(INTERNAL_ERROR, 400);
+      case "throttled":
+        return wgkexError(RATE_LIMITED, 429, { "Retry-After": retryAfter(result.retryAfterS) });
+      case "no-gateway":
+        return wgkexError(NO_GATEWAY, 400);
+      case "no-gateway-data":
+        return wgkexError(NO_GATEWAY_DATA, 500);
+    }
+  });
+  nodeApi.options(path, () => new Response(null, { status: 200, headers: { Allow: "OPTIONS, POST" } }));
+  nodeApi.all(path, () => methodNotAllowed());
+}
