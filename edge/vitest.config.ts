@@ -1,8 +1,6 @@
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineProject } from "vitest/config";
-
-export const GATEWAY_TOKENS = { gw01: "token-gw01-secret", gw02: "token-gw02-secret", gw03: "token-gw03-secret" };
-export const ADMIN_TOKEN = "admin-secret-token";
+import { ADMIN_TOKEN, GATEWAY_TOKENS } from "./test/secrets.ts";
 
 // The edge in workerd, with the test-only wrangler config beside the tests.
 export default defineProject({

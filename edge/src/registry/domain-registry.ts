@@ -91,7 +91,7 @@ export class DomainRegistry extends DurableObject<Env> {
   private flushTimer: ReturnType<typeof setTimeout> | undefined;
   private head: number;
   private stats = new Map<string, number>();
-  private statsTimer: ReturnType<typeof setTimeout> | undefined;
+  private statsFlushedAt = Date.now();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -508,6 +508,7 @@ export class DomainRegistry extends DurableObject<Env> {
     }
     const purged = this.store.purgeTombstones(cutoff);
     this.store.pruneAcks(cutoff);
+    this.flushStats();
     this.store.pruneStats(Math.floor(now / 3_600_000) - 24 * 8);
     this.flush();
     return { removed, purged };
@@ -532,15 +533,19 @@ export class DomainRegistry extends DurableObject<Env> {
     return this.domainCache;
   }
 
-  /** Counters for the status page, flushed every few seconds instead of a write each. */
-  private count(kind: string): void {
+  /**
+   * Counters for the status page, written at most every few seconds instead of a write per
+   * registration, and without a timer: a pending timer would keep the object from
+   * hibernating. What an eviction loses is at most the last few seconds of counts.
+   */
+  private count(kind: string, now = Date.now()): void {
     this.stats.set(kind, (this.stats.get(kind) ?? 0) + 1);
-    this.statsTimer ??= setTimeout(() => this.flushStats(), STATS_FLUSH_MS);
+    if (now - this.statsFlushedAt >= STATS_FLUSH_MS) this.flushStats();
   }
 
   private flushStats(): void {
-    this.statsTimer = undefined;
     const now = Date.now();
+    this.statsFlushedAt = now;
     for (const [kind, n] of this.stats) this.store.countStat(kind, now, n);
     this.stats = new Map();
   }
