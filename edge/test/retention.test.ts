@@ -1,0 +1,79 @@
+import { runInDurableObject } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import type { DomainRegistry } from "../src/registry/domain-registry.ts";
+import { connectGateway, freshKey, receiptOf, register } from "./helpers.ts";
+
+const DOMAIN = "ffmuc_welt";
+const HOUR = 3_600_000;
+
+describe("retention (24 h in the test config)", () => {
+  it("removes keys neither registered nor live within retention, fans the removal out, then purges tombstones", async () => {
+    const gw = await connectGateway("gw01", DOMAIN);
+    gw.hello(0);
+    await gw.welcomed();
+    const idle = freshKey();
+    const live = freshKey();
+    await register(1, DOMAIN, idle);
+    await register(1, DOMAIN, live);
+    await gw.waitForKey(live);
+    const sinceBefore = gw.entries().at(-1)!.seq;
+    gw.send({ type: "live", keys: [live] });
+
+    const stub = env.DOMAIN_REGISTRY.getByName(DOMAIN);
+    // Live reports are coarse (one write per key per 10 min): pretend the report came late.
+    await runInDurableObject(stub, (_obj: DomainRegistry, state) => {
+      state.storage.sql.exec("UPDATE registrations SET live_at = ? WHERE public_key = ?", Date.now() + 20 * HOUR, live);
+    });
+    const swept = await runInDurableObject(stub, (obj: DomainRegistry) => obj.sweep(Date.now() + 25 * HOUR));
+    expect(swept).toEqual({ removed: 1, purged: 0 });
+    await gw.waitForKey(idle, "remove");
+    expect(gw.entries().some((e) => e.public_key === live && e.op === "remove")).toBe(false);
+
+    const receipt = await (await receiptOf(DOMAIN, idle)).json<{ state: string; removed_reason: string }>();
+    expect(receipt).toMatchObject({ state: "removed", removed_reason: "retention" });
+
+    // A gateway resuming from before the removal learns of it by replay...
+    const back = await connectGateway("gw02", DOMAIN);
+    back.hello(sinceBefore);
+    expect((await back.welcomed()).mode).toBe("replay");
+    await back.waitForKey(idle, "remove");
+    back.close();
+
+    // ...until the tombstone is purged, after which it needs a snapshot.
+    const purged = await runInDurableObject(stub, (obj: DomainRegistry) => obj.sweep(Date.now() + 50 * HOUR));
+    expect(purged.purged).toBeGreaterThanOrEqual(1);
+    const late = await connectGateway("gw02", DOMAIN);
+    late.hello(sinceBefore);
+    expect((await late.welcomed()).mode).toBe("snapshot");
+    await late.until((fs) => fs.some((f) => f.type === "snapshot" && f.done), "snapshot");
+    expect(late.snapshotKeys()).not.toContain(idle);
+    late.close();
+    gw.close();
+  });
+
+  it("brings a removed key back when its node registers again", async () => {
+    const key = freshKey();
+    await register(1, DOMAIN, key);
+    const stub = env.DOMAIN_REGISTRY.getByName(DOMAIN);
+    await runInDurableObject(stub, (obj: DomainRegistry) => obj.sweep(Date.now() + 25 * HOUR));
+    expect((await (await receiptOf(DOMAIN, key)).json<{ state: string }>()).state).toBe("removed");
+    await register(1, DOMAIN, key);
+    expect((await (await receiptOf(DOMAIN, key)).json<{ state: string }>()).state).toBe("active");
+  });
+
+  it("schedules its sweep alarm", async () => {
+    const stub = env.DOMAIN_REGISTRY.getByName("ffmuc_gluon");
+    await register(1, "ffmuc_gluon", freshKey());
+    const alarm = await runInDurableObject(stub, (_obj: DomainRegistry, state) => state.storage.getAlarm());
+    expect(alarm).toBeGreaterThan(Date.now());
+  });
+
+  it("tracks schema migrations in a table", async () => {
+    const stub = env.DOMAIN_REGISTRY.getByName(DOMAIN);
+    const rows = await runInDurableObject(stub, (_obj: DomainRegistry, state) =>
+      state.storage.sql.exec<{ version: number; name: string }>("SELECT version, name FROM migrations").toArray(),
+    );
+    expect(rows.map((r) => r.version)).toEqual([1]);
+  });
+});
