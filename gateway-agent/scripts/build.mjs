@@ -1,0 +1,26 @@
+// Bundle the agent into one file that runs on Debian's Node.js (>= 20).
+import { chmodSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { build } from "esbuild";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const outfile = join(root, "dist/wgkex-agent.mjs");
+await build({
+  entryPoints: [join(root, "src/cli.ts")],
+  outfile,
+  bundle: true,
+  platform: "node",
+  target: "node20",
+  format: "esm",
+  minify: false,
+  legalComments: "none",
+  banner: {
+    js: "#!/usr/bin/env node\nimport { createRequire as __wgkexCreateRequire } from 'node:module';\nconst require = __wgkexCreateRequire(import.meta.url);",
+  },
+  // ws optionally loads native add-ons; the pure-JS fallbacks are used without them.
+  external: ["bufferutil", "utf-8-validate"],
+  logLevel: "warning",
+});
+chmodSync(outfile, 0o755);
+console.log(`built ${outfile}`);

@@ -1,0 +1,229 @@
+import { readFileSync } from "node:fs";
+import { linkLocal } from "@wgkex-edge/shared";
+import { batctl, ip, VXLAN_PORT, wg } from "../commands/builders.ts";
+import { type CommandRunner, mustRun } from "../commands/runner.ts";
+import type { AgentConfig, DomainConfig } from "../config/schema.ts";
+import { publicKeyFromPrivate } from "../keys.ts";
+import type { Logger } from "../log.ts";
+import type { PeerProgrammer } from "./peers.ts";
+
+export interface ProvisionResult {
+  /** The WireGuard interface was created now (reboot, first start): ask the edge for a snapshot. */
+  readonly created: boolean;
+  readonly publicKey: string;
+  /** The gateway's own link-local address on wg-<suffix>. */
+  readonly address: string;
+  /** Things that could not be set up; the domain still runs its WireGuard/VXLAN part. */
+  readonly problems: string[];
+}
+
+export class ProvisionError extends Error {
+  override name = "ProvisionError";
+}
+
+export interface LinkInfo {
+  readonly kind: string | undefined;
+  readonly data: Record<string, unknown>;
+}
+
+/** `ip -d -j link show dev X`: undefined when the interface does not exist. */
+export async function linkInfo(runner: CommandRunner, dev: string): Promise<LinkInfo | undefined> {
+  const r = await runner.run(ip.linkShow(dev), { readOnly: true });
+  if (r.code !== 0) return undefined;
+  try {
+    const [link] = JSON.parse(r.stdout) as Array<{
+      linkinfo?: { info_kind?: string; info_data?: Record<string, unknown> };
+    }>;
+    if (!link) return undefined;
+    return { kind: link.linkinfo?.info_kind, data: link.linkinfo?.info_data ?? {} };
+  } catch {
+    return { kind: undefined, data: {} };
+  }
+}
+
+export const BATMAN_MISSING =
+  "batman-adv is not available: kernel module batman_adv is not loaded. Run `modprobe batman-adv` " +
+  "(Debian: install linux-modules-extra for your kernel, or use a kernel with CONFIG_BATMAN_ADV), " +
+  "or set batman.enabled: false for this domain";
+export const BATCTL_MISSING = "batctl not found: install it (`apt install batctl`)";
+
+function batmanProblem(stderr: string, code: number): string | undefined {
+  if (code === 127 || /ENOENT|not found/i.test(stderr)) return BATCTL_MISSING;
+  if (/module not loaded|Operation not supported|not supported|No such file or directory/i.test(stderr))
+    return BATMAN_MISSING;
+  return undefined;
+}
+
+export interface ProvisionOptions {
+  readonly logger: Logger;
+  /** Reads the private key file (tests inject one). */
+  readonly readFile?: (path: string) => string;
+  /** How long to wait for a userspace WireGuard to come up. */
+  readonly userspaceTimeoutMs?: number;
+  /** Where wireguard-go's output goes (userspace). */
+  readonly daemonLog?: string;
+}
+
+/** The gateway's own key and address for a domain, from its private key file. */
+export function ownIdentity(domain: DomainConfig, readFile: (path: string) => string = (p) => readFileSync(p, "utf8")) {
+  let text: string;
+  try {
+    text = readFile(domain.private_key_file);
+  } catch (e) {
+    throw new ProvisionError(
+      `domains.${domain.name}.private_key_file: cannot read ${domain.private_key_file}: ${(e as Error).message} (create it with \`wg genkey > ${domain.private_key_file}\`)`,
+    );
+  }
+  let publicKey: string;
+  try {
+    publicKey = publicKeyFromPrivate(text.trim());
+  } catch (e) {
+    throw new ProvisionError(
+      `domains.${domain.name}.private_key_file: ${domain.private_key_file}: ${(e as Error).message}`,
+    );
+  }
+  return { publicKey, address: linkLocal(publicKey, domain.variant) };
+}
+
+/**
+ * Create or repair one domain's interfaces; safe to run again and again. Touches only
+ * wg-/vx-/bat-/br-<suffix> of this domain.
+ */
+export async function provisionDomain(
+  runner: CommandRunner,
+  config: AgentConfig,
+  domain: DomainConfig,
+  programmer: PeerProgrammer,
+  options: ProvisionOptions,
+): Promise<ProvisionResult> {
+  const { logger } = options;
+  const { wireguard: wgIf, vxlan: vxIf, batman: batIf, bridge: brIf } = domain.interfaces;
+  const { publicKey, address } = ownIdentity(domain, options.readFile);
+  const problems: string[] = [];
+  let created = false;
+
+  // WireGuard interface.
+  const existing = await linkInfo(runner, wgIf);
+  if (config.wireguard.implementation === "kernel") {
+    if (existing && existing.kind !== "wireguard") {
+      throw new ProvisionError(
+        `${wgIf} exists but is a ${existing.kind ?? "unknown"} interface, not kernel WireGuard: remove it (ip link del ${wgIf}) or set interface_suffix`,
+      );
+    }
+    if (!existing) {
+      const r = await runner.run(ip.linkAddWireguard(wgIf));
+      if (r.code !== 0) {
+        throw new ProvisionError(
+          `cannot create ${wgIf}: ${r.stderr.trim()}. Kernel WireGuard is missing: load it (\`modprobe wireguard\`, Linux ≥ 5.6) or set wireguard: { implementation: userspace, command: [wireguard-go, -f] }`,
+        );
+      }
+      created = true;
+    }
+  } else {
+    let alive = false;
+    if (existing) {
+      alive = (await runner.run(["wg", "show", wgIf, "public-key"], { readOnly: true })).code === 0;
+      if (!alive) {
+        logger.warn("userspace WireGuard interface without a daemon; recreating", { interface: wgIf });
+        await mustRun(runner, ip.linkDel(wgIf));
+      }
+    }
+    if (!alive) {
+      const argv = [...config.wireguard.command, wgIf];
+      try {
+        await runner.startDaemon(argv, options.daemonLog ? { logFile: options.daemonLog } : {});
+      } catch (e) {
+        throw new ProvisionError(`cannot start ${argv.join(" ")}: ${(e as Error).message} (install wireguard-go)`);
+      }
+      const deadline = Date.now() + (options.userspaceTimeoutMs ?? 5000);
+      for (;;) {
+        if ((await runner.run(["wg", "show", wgIf, "public-key"], { readOnly: true })).code === 0) break;
+        if (Date.now() > deadline) throw new ProvisionError(`${argv.join(" ")} did not bring up ${wgIf} in time`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      created = true;
+    }
+  }
+  // No automatic (stable-privacy) link-local address: it would become the source address.
+  await mustRun(runner, ip.addrgenmodeNone(wgIf));
+  await mustRun(runner, wg.setKeyPort(wgIf, domain.private_key_file, domain.listen_port));
+  const addrs = await runner.run(ip.addrShow6(wgIf), { readOnly: true });
+  if (addrs.code === 0 && addrs.stdout.trim()) {
+    try {
+      const parsed = JSON.parse(addrs.stdout) as Array<{
+        addr_info?: Array<{ local?: string; prefixlen?: number; scope?: string }>;
+      }>;
+      for (const info of parsed[0]?.addr_info ?? []) {
+        if (info.scope === "link" && info.local && info.local !== address) {
+          await runner.run(ip.addrDel(wgIf, `${info.local}/${info.prefixlen ?? 64}`));
+        }
+      }
+    } catch {
+      // unreadable: nothing to clean
+    }
+  }
+  await mustRun(runner, ip.addrReplace(wgIf, address));
+  await mustRun(runner, ip.mtuUp(wgIf, domain.mtu));
+
+  // VXLAN over WireGuard.
+  const vx = await linkInfo(runner, vxIf);
+  const vxOk =
+    vx &&
+    vx.kind === "vxlan" &&
+    vx.data.id === domain.vniResolved &&
+    vx.data.local6 === address &&
+    vx.data.port === VXLAN_PORT &&
+    vx.data.link === wgIf;
+  if (vx && !vxOk) {
+    logger.warn("VXLAN interface has other settings; recreating", { interface: vxIf, found: vx.data });
+    await mustRun(runner, ip.linkDel(vxIf));
+  }
+  if (!vxOk) await mustRun(runner, ip.linkAddVxlan(vxIf, domain.vniResolved, address, wgIf));
+  await mustRun(runner, ip.up(vxIf));
+
+  // batman-adv and bridge.
+  if (domain.batman.enabled) {
+    const b = domain.batman;
+    let usable = (await linkInfo(runner, batIf)) !== undefined;
+    if (!usable) {
+      const r = await runner.run(batctl.create(batIf, b.routing_algo));
+      usable = r.code === 0;
+      if (!usable) problems.push(batmanProblem(r.stderr, r.code) ?? `cannot create ${batIf}: ${r.stderr.trim()}`);
+    }
+    if (usable) {
+      const steps = [
+        batctl.addHardif(batIf, vxIf),
+        ...(b.throughput_override ? [batctl.throughputOverride(vxIf, b.throughput_override)] : []),
+        batctl.gwMode(batIf, b.gw_mode),
+        ...(b.hop_penalty !== undefined ? [batctl.hopPenalty(batIf, b.hop_penalty)] : []),
+        ip.up(batIf),
+      ];
+      for (const argv of steps) {
+        const r = await runner.run(argv);
+        if (r.code !== 0 && !/exists|already/i.test(r.stderr)) {
+          problems.push(batmanProblem(r.stderr, r.code) ?? `${argv.join(" ")}: ${r.stderr.trim()}`);
+        }
+      }
+      if (b.bridge) {
+        if (!(await linkInfo(runner, brIf))) await mustRun(runner, ip.linkAddBridge(brIf));
+        await mustRun(runner, ip.master(batIf, brIf));
+        await mustRun(runner, ip.up(brIf));
+      }
+    }
+  }
+
+  // Static peers: the other gateways, with route and FDB entry like nodes.
+  const staticLls: string[] = [];
+  for (const peer of domain.static_peers) {
+    const ll = linkLocal(peer.public_key, domain.variant);
+    const r = await runner.run(wg.setStaticPeer(wgIf, peer.public_key, ll, peer.endpoint, peer.persistent_keepalive));
+    if (r.code !== 0) problems.push(`static peer ${peer.name}: ${r.stderr.trim()}`);
+    else staticLls.push(ll);
+  }
+  if (staticLls.length > 0) {
+    const failed = await programmer.routesAndFdb({ addRoutes: staticLls, addFdb: staticLls });
+    for (const f of failed) problems.push(`static peer route/FDB ${f.public_key}: ${f.reason}`);
+  }
+  for (const problem of [...new Set(problems)]) logger.error(problem, { domain: domain.name });
+  return { created, publicKey, address, problems: [...new Set(problems)] };
+}

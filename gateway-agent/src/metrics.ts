@@ -1,0 +1,115 @@
+import { createServer, type Server } from "node:http";
+import { Counter, Gauge, Histogram, Registry } from "prom-client";
+import type { CommandResult, CommandRunner, DaemonHandle, RunOptions } from "./commands/runner.ts";
+
+/** The agent's Prometheus metrics, in a registry of its own (several agents may share a process in tests). */
+export class AgentMetrics {
+  readonly registry = new Registry();
+  readonly peers = new Gauge({
+    name: "wgkex_agent_peers",
+    help: "WireGuard peers installed, per domain (static peers included)",
+    labelNames: ["domain"],
+    registers: [this.registry],
+  });
+  readonly connected = new Gauge({
+    name: "wgkex_agent_connected_peers",
+    help: "Node peers with a handshake in the last 3 minutes, per domain",
+    labelNames: ["domain"],
+    registers: [this.registry],
+  });
+  readonly applyLatency = new Histogram({
+    name: "wgkex_agent_apply_latency_seconds",
+    help: "Time from a registration frame's arrival to its installation",
+    labelNames: ["domain"],
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [this.registry],
+  });
+  readonly batchSize = new Histogram({
+    name: "wgkex_agent_batch_size",
+    help: "Keys per installed batch",
+    labelNames: ["domain"],
+    buckets: [1, 2, 5, 10, 50, 100, 500, 1000, 5000, 10000, 50000],
+    registers: [this.registry],
+  });
+  readonly commandFailures = new Counter({
+    name: "wgkex_agent_command_failures_total",
+    help: "Failed commands (benign 'exists'/'not found' excluded), by program",
+    labelNames: ["command"],
+    registers: [this.registry],
+  });
+  readonly spawns = new Counter({
+    name: "wgkex_agent_spawns_total",
+    help: "Processes spawned, by program",
+    labelNames: ["command"],
+    registers: [this.registry],
+  });
+  readonly edgeConnected = new Gauge({
+    name: "wgkex_agent_edge_connected",
+    help: "1 while the domain's socket to the edge is open and welcomed",
+    labelNames: ["domain"],
+    registers: [this.registry],
+  });
+  readonly replayLag = new Gauge({
+    name: "wgkex_agent_replay_lag",
+    help: "Edge head sequence number minus the last applied one",
+    labelNames: ["domain"],
+    registers: [this.registry],
+  });
+  readonly appliedSeq = new Gauge({
+    name: "wgkex_agent_applied_seq",
+    help: "Last sequence number installed",
+    labelNames: ["domain"],
+    registers: [this.registry],
+  });
+  readonly removed = new Counter({
+    name: "wgkex_agent_stale_removed_total",
+    help: "Peers removed by stale cleanup",
+    labelNames: ["domain"],
+    registers: [this.registry],
+  });
+  readonly reconcileRepairs = new Counter({
+    name: "wgkex_agent_reconcile_repairs_total",
+    help: "Routes, FDB entries and peers repaired or removed by reconcile",
+    labelNames: ["domain", "kind"],
+    registers: [this.registry],
+  });
+}
+
+/** Wraps a runner so every spawn is counted in the metrics. */
+export function meteredRunner(inner: CommandRunner, metrics: AgentMetrics): CommandRunner {
+  return {
+    get spawns() {
+      return inner.spawns;
+    },
+    run(argv: readonly string[], options?: RunOptions): Promise<CommandResult> {
+      metrics.spawns.inc({ command: argv[0] ?? "" });
+      return inner.run(argv, options);
+    },
+    startDaemon(argv: readonly string[], options?: { logFile?: string }): Promise<DaemonHandle> {
+      metrics.spawns.inc({ command: argv[0] ?? "" });
+      return inner.startDaemon(argv, options);
+    },
+  };
+}
+
+/** Serve `/metrics` on "host:port". Resolves once listening. */
+export async function serveMetrics(registry: Registry, listen: string): Promise<Server> {
+  const i = listen.lastIndexOf(":");
+  const host = listen.slice(0, i).replace(/^\[|\]$/g, "");
+  const port = Number(listen.slice(i + 1));
+  const server = createServer((req, res) => {
+    if (req.url?.split("?")[0] !== "/metrics") {
+      res.writeHead(404).end("not found\n");
+      return;
+    }
+    registry.metrics().then(
+      (text) => res.writeHead(200, { "content-type": registry.contentType }).end(text),
+      (e: unknown) => res.writeHead(500).end(String(e)),
+    );
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, () => resolve());
+  });
+  return server;
+}

@@ -1,0 +1,52 @@
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+
+/** What the agent remembers per domain across restarts (`<state_dir>/<domain>.json`). */
+export interface DomainState {
+  /** Highest edge `seq` whose changes are installed. */
+  applied_seq: number;
+  /** Edge head as last seen (for the replay-lag figure). */
+  head: number;
+  /** When a batch was last installed (ms since the epoch), 0 = never. */
+  last_sync: number;
+  /** First time a peer without handshake was seen (ms), for the grace period. */
+  first_seen: Record<string, number>;
+  /** Last counts, for `wgkex-agent status`. */
+  peers: number;
+  connected: number;
+  edge_connected: boolean;
+  updated: number;
+}
+
+export const emptyState = (): DomainState => ({
+  applied_seq: 0,
+  head: 0,
+  last_sync: 0,
+  first_seen: {},
+  peers: 0,
+  connected: 0,
+  edge_connected: false,
+  updated: 0,
+});
+
+export const stateFile = (dir: string, domain: string): string => join(dir, `${domain}.json`);
+
+/** Undefined when there is no (readable) state: the agent then asks for a snapshot. */
+export function readState(dir: string, domain: string): DomainState | undefined {
+  try {
+    const data = JSON.parse(readFileSync(stateFile(dir, domain), "utf8")) as Partial<DomainState>;
+    if (typeof data.applied_seq !== "number") return undefined;
+    return { ...emptyState(), ...data };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Atomic: write a temporary file, then rename it over the old one. */
+export function writeState(dir: string, domain: string, state: DomainState): void {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const file = stateFile(dir, domain);
+  const tmp = `${file}.${process.pid}.tmp`;
+  writeFileSync(tmp, `${JSON.stringify(state)}\n`, { mode: 0o600 });
+  renameSync(tmp, file);
+}
