@@ -5,7 +5,7 @@ import { defineProject } from "vitest/config";
 export default defineProject({
   plugins: [
     cloudflareTest({
-      miniflare: { compatibilityDate: "2026-10-01", compatibilityFlags: ["nodejs_compat"] },
+      miniflare: { compatibilityDate: "2026-04-01", compatibilityFlags: ["nodejs_compat"] },
     }),
   ],
   test: { name: "shared:workerd", include: ["test/**/*.test.ts"] },

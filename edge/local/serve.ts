@@ -1,0 +1,131 @@
+/**
+ * The edge as a local process: the Worker bundle in workerd through Miniflare, with
+ * persisted Durable Object storage, the wrangler.toml defaults and test or demo secrets.
+ * Used by `npm start`, the integration and end-to-end suites, and the benchmarks. Unlike
+ * `wrangler dev` there is no proxy in front, so what is measured is workerd and our code.
+ *
+ * Plain Node (type stripping, no imports of the workspace's TypeScript) so it can run as
+ * a child process: `node edge/local/serve.ts --port 8787 --persist .wrangler/local`.
+ */
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { Miniflare } from "miniflare4";
+
+export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+export const DEFAULT_BUNDLE_DIR = path.join(REPO_ROOT, ".wrangler", "local-build");
+
+export interface LocalEdgeOptions {
+  port?: number;
+  host?: string;
+  /** Directory for Durable Object storage; false keeps it in memory. */
+  persistDir?: string | false;
+  /** WGKEX_CONFIG override; default: wrangler.toml's. */
+  config?: unknown;
+  gatewayTokens?: Record<string, string>;
+  adminToken?: string;
+  /** Per-address limit of the node API; false = none bound (the config may still disable limits). */
+  nodeLimit?: { limit: number; period: 10 | 60 } | false;
+  bundleDir?: string;
+  /** Forward workerd's console output. */
+  verbose?: boolean;
+}
+
+export interface LocalEdge {
+  url: URL;
+  miniflare: Miniflare;
+  stop(): Promise<void>;
+}
+
+interface WranglerDefaults {
+  compatibilityDate: string;
+  compatibilityFlags: string[];
+  config: unknown;
+  nodeLimit: { limit: number; period: 10 | 60 } | undefined;
+}
+
+/** The defaults of wrangler.toml, read with wrangler's own parser. */
+export async function wranglerDefaults(configPath = path.join(REPO_ROOT, "wrangler.toml")): Promise<WranglerDefaults> {
+  const { unstable_readConfig } = await import("wrangler");
+  const config = unstable_readConfig({ config: configPath }, { hideWarnings: true });
+  const limiter = config.ratelimits.find((r) => r.name === "NODE_LIMITER");
+  return {
+    compatibilityDate: config.compatibility_date ?? "2026-04-01",
+    compatibilityFlags: config.compatibility_flags,
+    config: (config.vars as Record<string, unknown>).WGKEX_CONFIG,
+    nodeLimit: limiter ? { limit: limiter.simple.limit, period: limiter.simple.period as 10 | 60 } : undefined,
+  };
+}
+
+/** Bundle the Worker exactly as `wrangler deploy` would, into `outdir`. */
+export function buildEdge(outdir = DEFAULT_BUNDLE_DIR): string {
+  mkdirSync(outdir, { recursive: true });
+  const wrangler = path.join(REPO_ROOT, "node_modules", "wrangler", "bin", "wrangler.js");
+  const result = spawnSync(process.execPath, [wrangler, "deploy", "--dry-run", "--outdir", outdir], {
+    cwd: REPO_ROOT,
+    env: { ...process.env, CLOUDFLARE_CF_FETCH_ENABLED: "false", WRANGLER_SEND_METRICS: "false" },
+    encoding: "utf8",
+  });
+  if (result.status !== 0) throw new Error(`wrangler deploy --dry-run failed:\n${result.stdout}\n${result.stderr}`);
+  return path.join(outdir, "index.js");
+}
+
+export async function startLocalEdge(options: LocalEdgeOptions = {}): Promise<LocalEdge> {
+  const bundleDir = options.bundleDir ?? DEFAULT_BUNDLE_DIR;
+  const scriptPath = path.join(bundleDir, "index.js");
+  if (!existsSync(scriptPath)) buildEdge(bundleDir);
+  const defaults = await wranglerDefaults();
+  const nodeLimit = options.nodeLimit === undefined ? defaults.nodeLimit : options.nodeLimit || undefined;
+  const config = options.config ?? defaults.config;
+  const bindings: Record<string, unknown> = {
+    WGKEX_CONFIG: config,
+    GATEWAY_TOKENS: JSON.stringify(options.gatewayTokens ?? {}),
+  };
+  if (options.adminToken) bindings.ADMIN_TOKEN = options.adminToken;
+  if (options.persistDir) mkdirSync(options.persistDir, { recursive: true });
+  const miniflare = new Miniflare({
+    modules: true,
+    scriptPath,
+    modulesRoot: bundleDir,
+    compatibilityDate: defaults.compatibilityDate,
+    compatibilityFlags: defaults.compatibilityFlags,
+    durableObjects: { DOMAIN_REGISTRY: { className: "DomainRegistry", useSQLite: true } },
+    ...(nodeLimit ? { ratelimits: { NODE_LIMITER: { simple: nodeLimit } } } : {}),
+    bindings: bindings as Record<string, string>,
+    durableObjectsPersist: options.persistDir || false,
+    cf: false,
+    host: options.host ?? "127.0.0.1",
+    port: options.port ?? 0,
+    ...(options.verbose ? {} : { handleRuntimeStdio: () => {} }),
+  });
+  const url = await miniflare.ready;
+  return { url, miniflare, stop: () => miniflare.dispose() };
+}
+
+function argValue(name: string): string | undefined {
+  const i = process.argv.indexOf(name);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+}
+
+// As a program: serve until SIGTERM/SIGINT, print one JSON line with the URL when ready.
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const configFile = argValue("--config");
+  const tokensFile = argValue("--tokens");
+  const edge = await startLocalEdge({
+    port: Number(argValue("--port") ?? 8787),
+    persistDir: argValue("--persist") ?? false,
+    ...(configFile ? { config: JSON.parse(readFileSync(configFile, "utf8")) } : {}),
+    ...(tokensFile ? { gatewayTokens: JSON.parse(readFileSync(tokensFile, "utf8")) } : {}),
+    ...(argValue("--admin-token") ? { adminToken: argValue("--admin-token") } : {}),
+    ...(process.argv.includes("--no-node-limit") ? { nodeLimit: false as const } : {}),
+    verbose: process.argv.includes("--verbose"),
+  });
+  console.log(JSON.stringify({ ready: true, url: edge.url.href }));
+  const stop = async () => {
+    await edge.stop();
+    process.exit(0);
+  };
+  process.on("SIGTERM", stop);
+  process.on("SIGINT", stop);
+}
