@@ -49,7 +49,9 @@ interface WranglerDefaults {
 export async function wranglerDefaults(configPath = path.join(REPO_ROOT, "wrangler.toml")): Promise<WranglerDefaults> {
   const { unstable_readConfig } = await import("wrangler");
   const config = unstable_readConfig({ config: configPath }, { hideWarnings: true });
-  const limiter = config.ratelimits.find((r) => r.name === "NODE_LIMITER");
+  const limiter = (config.ratelimits as Array<{ name: string; simple: { limit: number; period: number } }>).find(
+    (r) => r.name === "NODE_LIMITER",
+  );
   return {
     compatibilityDate: config.compatibility_date ?? "2026-04-01",
     compatibilityFlags: config.compatibility_flags,
