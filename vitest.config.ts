@@ -4,6 +4,11 @@ import { defineConfig } from "vitest/config";
 // runtime or world (node, workerd, network namespaces).
 export default defineConfig({
   test: {
-    projects: ["shared/vitest*.config.ts", "edge/vitest*.config.ts", "gateway-agent/vitest*.config.ts", "tests/vitest*.config.ts"],
+    projects: [
+      "shared/vitest*.config.ts",
+      "edge/vitest*.config.ts",
+      "gateway-agent/vitest*.config.ts",
+      "tests/vitest*.config.ts",
+    ],
   },
 });
