@@ -1,0 +1,145 @@
+import type { RecordedCall } from "../../src/commands/recording-runner.ts";
+import { RecordingRunner } from "../../src/commands/recording-runner.ts";
+import { fail, ok } from "../../src/commands/runner.ts";
+
+/**
+ * A simulated host behind the recording runner: understands exactly the commands the agent
+ * issues (wg, ip, bridge) and keeps peers, routes and FDB entries in memory.
+ */
+export class SimHost {
+  readonly links = new Map<string, { kind: string; data: Record<string, unknown> }>();
+  readonly peers = new Map<string, { allowed: string[]; handshake: number }>();
+  readonly routes = new Map<string, Set<string>>(); // dev -> dst
+  readonly fdb = new Map<string, Set<string>>(); // vx -> dst
+  failKeys = new Set<string>();
+  failBatches = false;
+  readonly runner = new RecordingRunner();
+
+  constructor() {
+    this.runner.use((call) => this.handle(call));
+  }
+
+  handle(call: RecordedCall) {
+    const a = call.argv;
+    const j = a.join(" ");
+    if (call.daemon) {
+      this.links.set(a[a.length - 1]!, { kind: "tun", data: {} });
+      return ok();
+    }
+    if (j.startsWith("ip -d -j link show dev ")) {
+      const l = this.links.get(a[6]!);
+      return l
+        ? ok(JSON.stringify([{ linkinfo: { info_kind: l.kind, info_data: l.data } }]))
+        : fail(`Device "${a[6]}" does not exist.`);
+    }
+    if (j.startsWith("ip link add dev ")) {
+      const kind = a[6]!;
+      const data: Record<string, unknown> =
+        kind === "vxlan" ? { id: Number(a[8]), local6: a[10], port: Number(a[12]), link: a[14] } : {};
+      this.links.set(a[4]!, { kind, data });
+      return ok();
+    }
+    if (j.startsWith("ip link del dev ")) {
+      this.links.delete(a[4]!);
+      return ok();
+    }
+    if (a[0] === "wg" && a[1] === "show") {
+      if (!this.links.has(a[2]!)) return fail("Unable to access interface: No such device");
+      if (a[3] === "public-key") return ok("x\n");
+      let out = "priv\tpub\t40011\toff\n";
+      for (const [k, p] of this.peers)
+        out += `${k}\t(none)\t(none)\t${p.allowed.join(",") || "(none)"}\t${p.handshake}\t0\t0\toff\n`;
+      return ok(out);
+    }
+    if (j.startsWith("wg addconf ")) {
+      if (this.failBatches) return fail("Unable to modify interface: Invalid argument");
+      for (const block of (call.stdin ?? "").split("[Peer]").slice(1)) {
+        const key = /PublicKey = (\S+)/.exec(block)![1]!;
+        const allowed = /AllowedIPs = (\S+)/.exec(block)![1]!;
+        if (this.failKeys.has(key)) return fail("Unable to modify interface: Invalid argument");
+        const p = this.peers.get(key) ?? { allowed: [], handshake: 0 };
+        if (!p.allowed.includes(allowed)) p.allowed.push(allowed);
+        this.peers.set(key, p);
+      }
+      return ok();
+    }
+    if (a[0] === "wg" && a[1] === "set") {
+      for (let i = 3; i < a.length; ) {
+        if (a[i] === "peer") {
+          const key = a[i + 1]!;
+          if (this.failKeys.has(key)) return fail("Unable to modify interface: Invalid argument");
+          if (a[i + 2] === "remove") {
+            this.peers.delete(key);
+            i += 3;
+            continue;
+          }
+          const p = this.peers.get(key) ?? { allowed: [], handshake: 0 };
+          this.peers.set(key, p);
+          i += 2;
+          while (i < a.length && a[i] !== "peer") {
+            if (a[i] === "allowed-ips") p.allowed = [a[i + 1]!];
+            i += 2;
+          }
+        } else i += 2;
+      }
+      return ok();
+    }
+    if (j === "ip -6 -force -batch -") {
+      if (this.failBatches) return fail("Segmentation fault", 139);
+      const errors: string[] = [];
+      (call.stdin ?? "")
+        .split("\n")
+        .filter(Boolean)
+        .forEach((line, i) => {
+          const [, op, dst, , dev] = line.split(" ");
+          const set = this.routes.get(dev!) ?? new Set<string>();
+          this.routes.set(dev!, set);
+          const ll = dst!.replace("/128", "");
+          if (op === "replace") set.add(ll);
+          else if (!set.delete(ll)) errors.push(`RTNETLINK answers: No such process\nCommand failed -:${i + 1}`);
+        });
+      return errors.length ? { code: 1, stdout: "", stderr: errors.join("\n") } : ok();
+    }
+    if (a[0] === "ip" && a[2] === "route" && (a[3] === "replace" || a[3] === "del")) {
+      const set = this.routes.get(a[6]!) ?? new Set<string>();
+      this.routes.set(a[6]!, set);
+      if (a[3] === "replace") set.add(a[4]!.replace("/128", ""));
+      else set.delete(a[4]!.replace("/128", ""));
+      return ok();
+    }
+    if (j.startsWith("ip -6 -j route show dev ")) {
+      return ok(JSON.stringify([...(this.routes.get(a[6]!) ?? [])].map((dst) => ({ dst, metric: 1024 }))));
+    }
+    if (j === "bridge -force -batch -") {
+      if (this.failBatches) return fail("Segmentation fault", 139);
+      for (const line of (call.stdin ?? "").split("\n").filter(Boolean)) {
+        const f = line.split(" ");
+        const set = this.fdb.get(f[4]!) ?? new Set<string>();
+        this.fdb.set(f[4]!, set);
+        if (f[1] === "append") set.add(f[6]!);
+        else set.delete(f[6]!);
+      }
+      return ok();
+    }
+    if (a[0] === "bridge" && a[1] === "fdb" && (a[2] === "append" || a[2] === "del")) {
+      const set = this.fdb.get(a[5]!) ?? new Set<string>();
+      this.fdb.set(a[5]!, set);
+      if (a[2] === "append") set.add(a[7]!);
+      else set.delete(a[7]!);
+      return ok();
+    }
+    if (j.startsWith("bridge -j fdb show dev ")) {
+      return ok(
+        JSON.stringify(
+          [...(this.fdb.get(a[5]!) ?? [])].map((dst) => ({
+            mac: "00:00:00:00:00:00",
+            dst,
+            viaIf: a[5]!.replace(/^vx-/, "wg-"),
+            state: "permanent",
+          })),
+        ),
+      );
+    }
+    return undefined;
+  }
+}
