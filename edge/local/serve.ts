@@ -8,7 +8,7 @@
  * a child process: `node edge/local/serve.ts --port 8787 --persist .wrangler/local`.
  */
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { Miniflare } from "miniflare4";
@@ -73,10 +73,31 @@ export function buildEdge(outdir = DEFAULT_BUNDLE_DIR): string {
   return path.join(outdir, "index.js");
 }
 
+/** Newest modification time of the sources a bundle is built from. */
+function newestSource(): number {
+  let newest = statSync(path.join(REPO_ROOT, "wrangler.toml")).mtimeMs;
+  const walk = (dir: string): void => {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      const full = path.join(dir, entry.name);
+      if (entry.isDirectory()) walk(full);
+      else newest = Math.max(newest, statSync(full).mtimeMs);
+    }
+  };
+  walk(path.join(REPO_ROOT, "edge", "src"));
+  walk(path.join(REPO_ROOT, "shared", "src"));
+  return newest;
+}
+
+/** Build the bundle unless one newer than every source exists. */
+export function ensureBuilt(bundleDir = DEFAULT_BUNDLE_DIR): string {
+  const scriptPath = path.join(bundleDir, "index.js");
+  if (!existsSync(scriptPath) || statSync(scriptPath).mtimeMs < newestSource()) buildEdge(bundleDir);
+  return scriptPath;
+}
+
 export async function startLocalEdge(options: LocalEdgeOptions = {}): Promise<LocalEdge> {
   const bundleDir = options.bundleDir ?? DEFAULT_BUNDLE_DIR;
-  const scriptPath = path.join(bundleDir, "index.js");
-  if (!existsSync(scriptPath)) buildEdge(bundleDir);
+  const scriptPath = ensureBuilt(bundleDir);
   const defaults = await wranglerDefaults();
   const nodeLimit = options.nodeLimit === undefined ? defaults.nodeLimit : options.nodeLimit || undefined;
   const config = options.config ?? defaults.config;
@@ -92,7 +113,10 @@ export async function startLocalEdge(options: LocalEdgeOptions = {}): Promise<Lo
     modulesRoot: bundleDir,
     compatibilityDate: defaults.compatibilityDate,
     compatibilityFlags: defaults.compatibilityFlags,
-    durableObjects: { DOMAIN_REGISTRY: { className: "DomainRegistry", useSQLite: true } },
+    durableObjects: {
+      DOMAIN_REGISTRY: { className: "DomainRegistry", useSQLite: true },
+      EDGE_STATS: { className: "EdgeStats", useSQLite: true },
+    },
     ...(nodeLimit ? { ratelimits: { NODE_LIMITER: { simple: nodeLimit } } } : {}),
     bindings: bindings as Record<string, string>,
     durableObjectsPersist: options.persistDir || false,

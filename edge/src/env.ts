@@ -1,4 +1,5 @@
 import type { DomainRegistry } from "./registry/domain-registry.ts";
+import type { EdgeStats } from "./stats/edge-stats.ts";
 
 /** Bindings of the Worker and its Durable Objects (wrangler.toml, secrets, .dev.vars). */
 export interface Env {
@@ -9,6 +10,8 @@ export interface Env {
   /** Secret: bearer token of the admin API, /metrics and the full status. */
   ADMIN_TOKEN?: string;
   DOMAIN_REGISTRY: DurableObjectNamespace<DomainRegistry>;
+  /** Counts of rejections the Worker answers itself. */
+  EDGE_STATS: DurableObjectNamespace<EdgeStats>;
   /** Per client address (IPv6 /64) limit on the node API. */
   NODE_LIMITER?: RateLimit;
 }

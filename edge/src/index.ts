@@ -7,8 +7,10 @@ import { admin } from "./routes/admin.ts";
 import { gatewaySocket } from "./routes/gateway-socket.ts";
 import { nodeApi } from "./routes/node-api.ts";
 import { receipts } from "./routes/receipts.ts";
+import { status } from "./routes/status.ts";
 
 export { DomainRegistry } from "./registry/domain-registry.ts";
+export { EdgeStats } from "./stats/edge-stats.ts";
 
 const app = new Hono<{ Bindings: Env }>();
 
@@ -16,6 +18,7 @@ app.route("/", nodeApi);
 app.route("/", receipts);
 app.route("/", gatewaySocket);
 app.route("/", admin);
+app.route("/", status);
 
 app.notFound(() => notFound());
 

@@ -6,7 +6,7 @@ declare global {
     interface Env extends EdgeEnv {}
     interface GlobalProps {
       mainModule: typeof import("../src/index.ts");
-      durableNamespaces: "DomainRegistry";
+      durableNamespaces: "DomainRegistry" | "EdgeStats";
     }
   }
 }

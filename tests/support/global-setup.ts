@@ -1,6 +1,6 @@
-import { buildEdge } from "../../edge/local/serve.ts";
+import { ensureBuilt } from "../../edge/local/serve.ts";
 
-/** Bundle the Worker once for every suite that starts a local edge. */
+/** Bundle the Worker (when a source changed) once for every suite that starts a local edge. */
 export default function setup(): void {
-  buildEdge();
+  ensureBuilt();
 }

@@ -11,6 +11,7 @@ import { loadConfig } from "../config/load.ts";
 import { domainVariant, type EdgeConfig, gatewaysOf } from "../config/schema.ts";
 import type { Env } from "../env.ts";
 import { chooseGateway, type GatewayCandidate } from "../selection/gateway-choice.ts";
+import { type DomainStatus, REGISTRATION_KINDS, REJECTION_KINDS } from "../stats/status.ts";
 import { KeyLimiter } from "./key-limiter.ts";
 import { migrate } from "./migrations.ts";
 import { ALL_GATEWAYS, type Change, framesFor, includes, replayOp } from "./peer-ops.ts";
@@ -230,6 +231,53 @@ export class DomainRegistry extends DurableObject<Env> {
       removed_reason: row.removed_reason,
       target: row.target,
       gateways,
+    };
+  }
+
+  /** Health and counts of the domain for the status page and /metrics. */
+  status(domain: string): DomainStatus {
+    this.rememberDomain(domain);
+    this.flushStats();
+    const now = Date.now();
+    const hour = Math.floor(now / 3_600_000);
+    const hourly = this.store.stats(hour - 23);
+    const sum = (kinds: readonly string[], fromHour: number) =>
+      hourly.filter((r) => r.hour >= fromHour && kinds.includes(r.kind)).reduce((n, r) => n + r.count, 0);
+    const rejections: Record<string, number> = {};
+    for (const r of hourly) if (r.kind in REJECTION_KINDS) rejections[r.kind] = (rejections[r.kind] ?? 0) + r.count;
+    const online = this.onlineGateways();
+    const counts = this.store.counts();
+    return {
+      domain,
+      head: this.head,
+      desired_peers: counts.active,
+      tombstones: counts.removed,
+      storage_bytes: this.store.databaseSize(),
+      gateways: gatewaysOf(this.config, domain).map((g) => {
+        const row = this.gateways.get(g.name);
+        return {
+          name: g.name,
+          weight: g.weight,
+          location: g.location ?? null,
+          drain: g.drain || row?.drain === 1,
+          online: online.has(g.name),
+          connected: row?.connected ?? null,
+          load: row?.load ?? null,
+          installed: row?.peers ?? null,
+          acked_seq: row?.acked_seq ?? 0,
+          lag: this.store.pendingFor(g.name, row?.acked_seq ?? 0),
+          last_report: iso(row?.reported_at),
+          last_ack: iso(row?.acked_at),
+          connected_since: online.has(g.name) ? iso(row?.connected_at) : null,
+          endpoint:
+            row?.address && row.port && row.public_key
+              ? { address: row.address, port: row.port, public_key: row.public_key }
+              : null,
+        };
+      }),
+      registrations: { last_hour: sum(REGISTRATION_KINDS, hour), last_day: sum(REGISTRATION_KINDS, hour - 23) },
+      rejections_last_day: rejections,
+      totals: this.store.counters(),
     };
   }
 

@@ -46,6 +46,14 @@ export const MIGRATIONS: ReadonlyArray<{ version: number; name: string; sql: str
       CREATE TABLE hourly_stats (hour INTEGER NOT NULL, kind TEXT NOT NULL, count INTEGER NOT NULL, PRIMARY KEY (hour, kind)) WITHOUT ROWID;
     `,
   },
+  {
+    version: 2,
+    name: "cumulative counters for /metrics",
+    sql: `
+      -- Monotonic totals per kind (Prometheus counters); hourly_stats is pruned, these never are.
+      CREATE TABLE counters (kind TEXT PRIMARY KEY, count INTEGER NOT NULL) WITHOUT ROWID;
+    `,
+  },
 ];
 
 export function migrate(sql: SqlStorage, now: number): number {

@@ -289,6 +289,33 @@ export class RegistryStore {
       kind,
       by,
     );
+    this.sql.exec(
+      "INSERT INTO counters (kind, count) VALUES (?, ?) ON CONFLICT (kind) DO UPDATE SET count = count + excluded.count",
+      kind,
+      by,
+    );
+  }
+
+  counters(): Record<string, number> {
+    return Object.fromEntries(
+      this.all<{ kind: string; count: number }>("SELECT kind, count FROM counters").map((r) => [r.kind, r.count]),
+    );
+  }
+
+  /** Changes after `seq` that concern a gateway: what it has yet to acknowledge. */
+  pendingFor(gateway: string, seq: number): number {
+    return (
+      this.first<{ n: number }>(
+        "SELECT COUNT(*) AS n FROM registrations WHERE seq > ? AND (target = ? OR target = ?)",
+        seq,
+        ALL_GATEWAYS,
+        gateway,
+      )?.n ?? 0
+    );
+  }
+
+  databaseSize(): number {
+    return this.sql.databaseSize;
   }
 
   stats(sinceHour: number): Array<{ hour: number; kind: string; count: number }> {

@@ -13,6 +13,7 @@ import {
   wgkexJson,
 } from "../http/wgkex-json.ts";
 import { registryFor } from "../registry/stub.ts";
+import { noteRejection } from "../stats/rejections.ts";
 
 export const BODY_TOO_LARGE = "request body too large";
 export const RATE_LIMITED = "too many requests, please try again later";
@@ -65,17 +66,26 @@ for (const version of [1, 2] as const) {
     // Garbage counts against the sender's limit too: limit first, then read.
     if (config.limits.enabled && c.env.NODE_LIMITER) {
       const { success } = await c.env.NODE_LIMITER.limit({ key: clientKey(c.req.header("CF-Connecting-IP")) });
-      if (!success) return wgkexError(RATE_LIMITED, 429, { "Retry-After": retryAfter(60) });
+      if (!success) {
+        noteRejection(c.env, (p) => c.executionCtx.waitUntil(p), "rate_limited");
+        return wgkexError(RATE_LIMITED, 429, { "Retry-After": retryAfter(60) });
+      }
     }
     let text: string;
     try {
       text = await readBodyText(c.req.raw, config.limits.max_body_bytes);
     } catch (error) {
-      if (error instanceof BodyTooLargeError) return wgkexError(BODY_TOO_LARGE, 413);
+      if (error instanceof BodyTooLargeError) {
+        noteRejection(c.env, (p) => c.executionCtx.waitUntil(p), "too_large");
+        return wgkexError(BODY_TOO_LARGE, 413);
+      }
       throw error;
     }
     const parsed = parseExchange(text, config);
-    if (parsed === undefined) return wgkexError(INTERNAL_ERROR, 400);
+    if (parsed === undefined) {
+      noteRejection(c.env, (p) => c.executionCtx.waitUntil(p), "invalid");
+      return wgkexError(INTERNAL_ERROR, 400);
+    }
 
     const result = await registryFor(c.env, parsed.domain).register({ ...parsed, version });
     switch (result.status) {

@@ -1,0 +1,52 @@
+/**
+ * What /status, /api/v1/status and /metrics show. Public: domains, gateway names and their
+ * health, counts (Freifunk maps publish as much). Never keys, never client addresses.
+ */
+export interface GatewayStatus {
+  name: string;
+  weight: number;
+  location: string | null;
+  drain: boolean;
+  online: boolean;
+  /** Peers with a handshake in the last 3 minutes, per the last report. */
+  connected: number | null;
+  /** Connected peers over all the gateway's domains (wgkex's load). */
+  load: number | null;
+  /** Peers installed on the gateway for this domain, per the last report. */
+  installed: number | null;
+  acked_seq: number;
+  /** Changes concerning the gateway that it has not acknowledged yet. */
+  lag: number;
+  last_report: string | null;
+  last_ack: string | null;
+  connected_since: string | null;
+  endpoint: { address: string; port: number; public_key: string } | null;
+}
+
+export interface DomainStatus {
+  domain: string;
+  head: number;
+  desired_peers: number;
+  tombstones: number;
+  storage_bytes: number;
+  gateways: GatewayStatus[];
+  /** Accepted registrations (new, changed and repeated keys). */
+  registrations: { last_hour: number; last_day: number };
+  /** Rejections in the domain's object over the last day, by reason. */
+  rejections_last_day: Record<string, number>;
+  /** Monotonic totals by kind, for /metrics. */
+  totals: Record<string, number>;
+}
+
+/** Kinds counted as accepted registrations. */
+export const REGISTRATION_KINDS = ["new", "changed", "repeated"] as const;
+/** Kinds counted as rejections, with the reason the status page shows. */
+export const REJECTION_KINDS: Record<string, string> = {
+  denied: "denied",
+  throttled: "rate-limited (key)",
+  banned: "banned (key)",
+  no_gateway: "no gateway online",
+  invalid: "invalid",
+  rate_limited: "rate-limited (address)",
+  too_large: "body too large",
+};
