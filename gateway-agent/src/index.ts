@@ -5,6 +5,7 @@ export { type Clock, systemClock } from "./clock.ts";
 export * as commands from "./commands/builders.ts";
 export { DryRunRunner } from "./commands/dry-run-runner.ts";
 export { ExecaRunner } from "./commands/execa-runner.ts";
+export { netnsRunner } from "./commands/netns-runner.ts";
 export { type RecordedCall, RecordingRunner } from "./commands/recording-runner.ts";
 export {
   CommandError,

@@ -23,8 +23,8 @@ describe("peer programming at the command boundary", () => {
     expect(result).toEqual({ done: [a, b], failed: [] });
     expect(runner.calls).toEqual([
       {
-        argv: ["wg", "addconf", "wg-welt", "/dev/stdin"],
-        stdin: `[Peer]\nPublicKey = ${a}\nAllowedIPs = ${la}/128\n\n[Peer]\nPublicKey = ${b}\nAllowedIPs = ${lb}/128\n`,
+        argv: ["wg", "set", "wg-welt", "peer", a, "allowed-ips", `${la}/128`, "peer", b, "allowed-ips", `${lb}/128`],
+        stdin: undefined,
       },
       {
         argv: ["ip", "-6", "-force", "-batch", "-"],
@@ -42,11 +42,11 @@ describe("peer programming at the command boundary", () => {
     const keys = publicKeys(10_000);
     const result = await new PeerProgrammer(runner, target).install(keys);
     expect(result.done).toHaveLength(10_000);
-    expect(runner.spawns).toBe(4); // 2 × wg addconf (5,000 each), 1 × ip, 1 × bridge
+    expect(runner.spawns).toBe(6); // 4 × wg set (2,500 peers each), 1 × ip, 1 × bridge
     runner.clear();
     const removed = await new PeerProgrammer(runner, target).remove(keys);
     expect(removed.done).toHaveLength(10_000);
-    expect(runner.spawns).toBe(12); // bridge, ip, 10 × wg set (1,000 each)
+    expect(runner.spawns).toBe(6); // bridge, ip, 4 × wg set … remove (2,500 each)
   });
 
   it("removes in the order FDB → route → peer, with 'not found' as success", async () => {
@@ -78,10 +78,9 @@ describe("peer programming at the command boundary", () => {
     expect(result.failed).toEqual([
       { public_key: keys[2], reason: "wg: Unable to modify interface: Invalid argument" },
     ]);
-    // 1 addconf + 5 single `wg set` + ip batch + bridge batch
+    // 1 batched `wg set` + 5 single `wg set` + ip batch + bridge batch
     expect(sim.runner.argvs().map((a) => a.slice(0, 2).join(" "))).toEqual([
-      "wg addconf",
-      ...Array(5).fill("wg set"),
+      ...Array(6).fill("wg set"),
       "ip -6",
       "bridge -force",
     ]);

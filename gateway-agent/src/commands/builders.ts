@@ -74,10 +74,17 @@ export const wg = {
     "listen-port",
     String(port),
   ],
-  /** Many peers in one process: the config text goes to stdin. */
-  addconf: (dev: string) => ["wg", "addconf", dev, "/dev/stdin"],
-  addconfText: (peers: ReadonlyArray<{ key: string; ll: string }>) =>
-    peers.map((p) => `[Peer]\nPublicKey = ${p.key}\nAllowedIPs = ${p.ll}/128\n`).join("\n"),
+  /**
+   * Many peers in one process: `wg set <dev> peer K1 allowed-ips L1/128 peer K2 …`.
+   * (Not `wg addconf <dev> /dev/stdin`: Node hands children a socket as stdin, and
+   * opening /dev/stdin on a socket fails with ENXIO.)
+   */
+  setPeers: (dev: string, peers: ReadonlyArray<{ key: string; ll: string }>) => [
+    "wg",
+    "set",
+    dev,
+    ...peers.flatMap((p) => ["peer", p.key, "allowed-ips", `${p.ll}/128`]),
+  ],
   setPeer: (dev: string, key: string, ll: string) => ["wg", "set", dev, "peer", key, "allowed-ips", `${ll}/128`],
   setStaticPeer: (dev: string, key: string, ll: string, endpoint?: string, keepalive?: number) => [
     "wg",

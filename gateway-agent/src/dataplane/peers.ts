@@ -15,13 +15,13 @@ export interface PeerTarget {
 }
 
 export interface BatchLimits {
-  /** Peers per `wg addconf` invocation. */
-  readonly addconfChunk: number;
+  /** Peers per `wg set … peer K allowed-ips …` invocation (≈ 100 bytes of argv each). */
+  readonly setChunk: number;
   /** Peers per `wg set … peer K remove …` invocation. */
   readonly removeChunk: number;
 }
 
-export const DEFAULT_LIMITS: BatchLimits = { addconfChunk: 5000, removeChunk: 1000 };
+export const DEFAULT_LIMITS: BatchLimits = { setChunk: 2500, removeChunk: 2500 };
 
 export interface ProgramResult {
   /** Keys fully handled (installed or removed). */
@@ -60,7 +60,7 @@ const reasonOf = (r: CommandResult) => (r.stderr.trim() || r.stdout.trim() || `e
 
 /**
  * Installs and removes node peers on one domain's interfaces with a handful of processes:
- * one `wg addconf` per chunk, one `ip -batch`, one `bridge -batch`. Failed batches are
+ * one `wg set` per chunk of 2,500 peers, one `ip -batch`, one `bridge -batch`. Failed batches are
  * retried item by item; failures are returned, never thrown, and never block other keys.
  */
 export class PeerProgrammer {
@@ -88,8 +88,8 @@ export class PeerProgrammer {
 
     // 1. WireGuard peers.
     let ok: Array<{ key: string; ll: string }> = [];
-    for (const part of chunk(peers, this.#limits.addconfChunk)) {
-      const r = await this.#runner.run(wg.addconf(wgIf), { stdin: wg.addconfText(part) });
+    for (const part of chunk(peers, this.#limits.setChunk)) {
+      const r = await this.#runner.run(wg.setPeers(wgIf, part));
       if (r.code === 0) {
         ok.push(...part);
         continue;
