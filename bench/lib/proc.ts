@@ -1,0 +1,76 @@
+import { readdirSync, readFileSync } from "node:fs";
+
+/** Clock ticks per second of /proc/<pid>/stat (USER_HZ; 100 on Linux everywhere that matters). */
+const CLK_TCK = 100;
+
+interface ProcStat {
+  pid: number;
+  comm: string;
+  ppid: number;
+  cpuMs: number;
+  rssBytes: number;
+}
+
+export function procStat(pid: number): ProcStat | undefined {
+  let text: string;
+  try {
+    text = readFileSync(`/proc/${pid}/stat`, "utf8");
+  } catch {
+    return undefined;
+  }
+  const close = text.lastIndexOf(")");
+  const comm = text.slice(text.indexOf("(") + 1, close);
+  const f = text.slice(close + 2).split(" ");
+  // f[0] = state (field 3); utime = field 14, stime = field 15, rss = field 24 (pages)
+  const utime = Number(f[11]);
+  const stime = Number(f[12]);
+  const rssPages = Number(f[21]);
+  return { pid, comm, ppid: Number(f[1]), cpuMs: ((utime + stime) * 1000) / CLK_TCK, rssBytes: rssPages * 4096 };
+}
+
+/** Direct children of a process, optionally only those whose command name matches. */
+export function childPids(parent = process.pid, comm?: string): number[] {
+  const out: number[] = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    const st = procStat(Number(entry));
+    if (st && st.ppid === parent && (comm === undefined || st.comm === comm)) out.push(st.pid);
+  }
+  return out;
+}
+
+/** Descendant pids (children, grandchildren, ...) of a process. */
+export function descendantPids(root = process.pid): number[] {
+  const byParent = new Map<number, number[]>();
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    const st = procStat(Number(entry));
+    if (!st) continue;
+    const list = byParent.get(st.ppid) ?? [];
+    list.push(st.pid);
+    byParent.set(st.ppid, list);
+  }
+  const out: number[] = [];
+  const stack = [root];
+  while (stack.length > 0) {
+    for (const child of byParent.get(stack.pop()!) ?? []) {
+      out.push(child);
+      stack.push(child);
+    }
+  }
+  return out;
+}
+
+export const cpuMsOf = (pid: number): number => procStat(pid)?.cpuMs ?? Number.NaN;
+
+/** This process's CPU time (user + system), ms. */
+export function selfCpuMs(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+}
+
+/** Spawned processes so far (system-wide fork counter from /proc/stat: "processes N"). */
+export function forksSoFar(): number {
+  const m = /^processes (\d+)$/m.exec(readFileSync("/proc/stat", "utf8"));
+  return m ? Number(m[1]) : Number.NaN;
+}

@@ -1,0 +1,131 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { Miniflare } from "miniflare4";
+import { buildEdge, type LocalEdge, REPO_ROOT, startLocalEdge, wranglerDefaults } from "../../edge/local/serve.ts";
+import { BENCH_TOKENS } from "./gateway.ts";
+import { childPids } from "./proc.ts";
+
+const BENCH_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+/** Our own bundle directory, so a bench never races other users of .wrangler/local-build. */
+export const BENCH_BUNDLE_DIR = path.join(REPO_ROOT, ".wrangler", "bench-build");
+
+let built = false;
+/** Bundle the edge exactly as `wrangler deploy --dry-run` does, once per bench run. */
+export function buildBenchEdge(): void {
+  if (built) return;
+  buildEdge(BENCH_BUNDLE_DIR);
+  built = true;
+}
+
+export const benchTemp = (prefix: string): string => mkdtempSync(path.join(tmpdir(), `wgkex-bench-${prefix}-`));
+
+/** The bench configuration: rate limits off, the given domains and gateways. */
+export function benchConfig(domains: string[], gateways: string[]): unknown {
+  return {
+    domains,
+    domain_prefixes: ["ffmuc_"],
+    gateways: gateways.map((name) => ({ name })),
+    limits: { enabled: false },
+    retention_hours: 168,
+  };
+}
+
+export interface Served {
+  url: URL;
+  /** The workerd process serving it (for CPU time), if found. */
+  pid: number | undefined;
+  persistDir: string | undefined;
+  stop(): Promise<void>;
+}
+
+/** Run `start`, and find the workerd child it spawned (the one that was not there before). */
+async function withNewWorkerd<T>(start: () => Promise<T>): Promise<{ value: T; pid: number | undefined }> {
+  const before = new Set(childPids(process.pid, "workerd"));
+  const value = await start();
+  const pid = childPids(process.pid, "workerd").find((p) => !before.has(p));
+  return { value, pid };
+}
+
+export async function startBenchEdge(domains: string[], gateways: string[], persist = true): Promise<Served & { edge: LocalEdge }> {
+  buildBenchEdge();
+  const persistDir = persist ? benchTemp("edge") : undefined;
+  const { value: edge, pid } = await withNewWorkerd(() =>
+    startLocalEdge({
+      bundleDir: BENCH_BUNDLE_DIR,
+      persistDir: persistDir ?? false,
+      config: benchConfig(domains, gateways),
+      gatewayTokens: Object.fromEntries(gateways.map((g) => [g, BENCH_TOKENS[g]!])),
+      nodeLimit: false,
+    }),
+  );
+  return {
+    url: edge.url,
+    pid,
+    persistDir,
+    edge,
+    stop: async () => {
+      await edge.stop();
+      if (persistDir) rmSync(persistDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A reference Worker (bench/reference/*.js) through Miniflare 4 with the edge's runtime settings. */
+export async function startReferenceWorker(kind: "constant" | "upsert"): Promise<Served> {
+  const defaults = await wranglerDefaults();
+  const persistDir = kind === "upsert" ? benchTemp("upsert") : undefined;
+  const { value: mf, pid } = await withNewWorkerd(async () => {
+    const mf = new Miniflare({
+      modules: true,
+      scriptPath: path.join(BENCH_DIR, "reference", `${kind}-worker.js`),
+      compatibilityDate: defaults.compatibilityDate,
+      compatibilityFlags: defaults.compatibilityFlags,
+      ...(kind === "upsert"
+        ? { durableObjects: { KEY_STORE: { className: "KeyStore", useSQLite: true } }, durableObjectsPersist: persistDir }
+        : {}),
+      cf: false,
+      host: "127.0.0.1",
+      port: 0,
+      handleRuntimeStdio: () => {},
+    });
+    await mf.ready;
+    return mf;
+  });
+  return {
+    url: await mf.ready,
+    pid,
+    persistDir,
+    stop: async () => {
+      await mf.dispose();
+      if (persistDir) rmSync(persistDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** The bare Node http server in its own process (system Node is fine: no TypeScript features). */
+export async function startNodeHttp(): Promise<Served> {
+  const child: ChildProcess = spawn(process.execPath, [path.join(BENCH_DIR, "reference", "node-http.ts")], {
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  const port = await new Promise<number>((resolve, reject) => {
+    let text = "";
+    child.stdout!.on("data", (chunk) => {
+      text += chunk;
+      const line = text.split("\n")[0];
+      if (text.includes("\n")) resolve(JSON.parse(line!).port);
+    });
+    child.once("exit", (code) => reject(new Error(`node-http exited with ${code}`)));
+  });
+  return {
+    url: new URL(`http://127.0.0.1:${port}/`),
+    pid: child.pid,
+    persistDir: undefined,
+    stop: async () => {
+      child.kill("SIGTERM");
+      await new Promise((r) => child.once("exit", r));
+    },
+  };
+}
