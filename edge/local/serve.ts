@@ -46,9 +46,12 @@ interface WranglerDefaults {
 }
 
 /** The defaults of wrangler.toml, read with wrangler's own parser. */
-export async function wranglerDefaults(configPath = path.join(REPO_ROOT, "wrangler.toml")): Promise<WranglerDefaults> {
+export async function wranglerDefaults(
+  configPath = path.join(REPO_ROOT, "wrangler.toml"),
+  env?: string,
+): Promise<WranglerDefaults> {
   const { unstable_readConfig } = await import("wrangler");
-  const config = unstable_readConfig({ config: configPath }, { hideWarnings: true });
+  const config = unstable_readConfig({ config: configPath, ...(env ? { env } : {}) }, { hideWarnings: true });
   const limiter = (config.ratelimits as Array<{ name: string; simple: { limit: number; period: number } }>).find(
     (r) => r.name === "NODE_LIMITER",
   );
