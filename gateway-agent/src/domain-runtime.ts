@@ -231,8 +231,10 @@ export class DomainRuntime {
     this.#busy = (async () => {
       // Let frames that arrived together coalesce into one batch.
       await new Promise((r) => setImmediate(r));
+      let batches = 0;
       while (this.#queue.length > 0 && !this.#killed) {
         const job = this.#queue.shift()!;
+        if (job.kind !== "task") batches++;
         try {
           await this.#run(job);
         } catch (e) {
@@ -241,6 +243,8 @@ export class DomainRuntime {
         }
         if (this.#stopping) break;
       }
+      // Once per burst: refresh the peer count (metrics, status).
+      if (batches > 0 && !this.#killed) await this.readDump();
     })().finally(() => {
       this.#busy = undefined;
       if (this.#queue.length > 0 && !this.#stopping && !this.#killed) this.#pump();

@@ -1,6 +1,6 @@
 import { linkLocal } from "@wgkex-edge/shared";
 import { afterEach, describe, expect, it } from "vitest";
-import { type Agent, startAgent } from "../src/agent.ts";
+import { startAgent } from "../src/agent.ts";
 import { memoryLogger } from "../src/log.ts";
 import { readState } from "../src/state.ts";
 import { FakeEdge } from "./helpers/fake-edge.ts";
