@@ -161,7 +161,9 @@ export class DomainRuntime {
           this.#snapshotStarted = this.#d.clock.now();
         }
         this.sendInterface();
-        this.enqueueTask("load", () => this.reportLoad());
+        this.enqueueTask("load", () => this.reportLoad()).catch(() => {
+          // logged by the queue
+        });
         return "ok";
       }
       case "peers": {

@@ -220,6 +220,20 @@ describe("agent ↔ edge over a real WebSocket", () => {
     expect(edge.hellos.slice(1).every((h) => h.since === 0 || h.since === edge.head)).toBe(true);
   });
 
+  it("terminates a socket whose edge stops answering pings, then reconnects", async () => {
+    const edge = await FakeEdge.start();
+    cleanups.push(() => edge.close());
+    const t = testSetup({ edgeUrl: edge.url });
+    const config = { ...t.config, edge: { ...t.config.edge, ping_interval_s: 1 } };
+    const agent = await startAgent(config, { runner: new SimHost().runner, logger: memoryLogger(), timers: false });
+    cleanups.push(() => agent.stop());
+    await edge.until(() => edge.acks().length === 1);
+    // stop reading: pings stay unanswered
+    (edge.sockets[0] as unknown as { _socket: { pause(): void } })._socket.pause();
+    await edge.until(() => edge.hellos.length === 2, 5000);
+    expect(edge.hellos[1]!.since).toBe(0);
+  });
+
   it("stale cleanup reports removed keys and live keys to the edge", async () => {
     const sim = new SimHost();
     const { edge, agent, t } = await setup({ sim });
