@@ -74,3 +74,34 @@ export function forksSoFar(): number {
   const m = /^processes (\d+)$/m.exec(readFileSync("/proc/stat", "utf8"));
   return m ? Number(m[1]) : Number.NaN;
 }
+
+/** Busy CPU time of the whole machine so far, ms (all cores; /proc/stat "cpu" line minus idle and iowait). */
+export function systemBusyMs(): number {
+  const line = readFileSync("/proc/stat", "utf8").split("\n", 1)[0]!;
+  const f = line.trim().split(/\s+/).slice(1).map(Number);
+  // user nice system idle iowait irq softirq steal
+  const busy = f[0]! + f[1]! + f[2]! + f[5]! + f[6]! + f[7]!;
+  return (busy * 1000) / CLK_TCK;
+}
+
+/** CPU time of this process and all its descendants so far, ms. */
+export function treeCpuMs(): number {
+  let total = 0;
+  for (const pid of [process.pid, ...descendantPids()]) total += procStat(pid)?.cpuMs ?? 0;
+  return total;
+}
+
+/**
+ * Measures CPU that processes outside this bench used during an interval (other work on a
+ * shared machine), in cores. A figure measured while foreign load was high is noise.
+ */
+export function foreignLoadMeter(): () => number {
+  const t0 = performance.now();
+  const sys0 = systemBusyMs();
+  const own0 = treeCpuMs();
+  return () => {
+    const elapsed = performance.now() - t0;
+    const foreign = systemBusyMs() - sys0 - (treeCpuMs() - own0);
+    return Math.max(0, foreign / elapsed);
+  };
+}
