@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { gatewaySocketPath } from "@wgkex-edge/shared";
 import { type Clock, systemClock } from "./clock.ts";
 import { ExecaRunner } from "./commands/execa-runner.ts";
+import { netnsRunner } from "./commands/netns-runner.ts";
 import type { CommandRunner } from "./commands/runner.ts";
 import { socketUrl } from "./config/load.ts";
 import type { AgentConfig } from "./config/schema.ts";
@@ -60,7 +61,9 @@ export async function startAgent(config: AgentConfig, options: AgentOptions = {}
   const clock = options.clock ?? systemClock;
   const logger = options.logger ?? jsonLogger({ level: config.log_level });
   const metrics = new AgentMetrics();
-  const runner = meteredRunner(options.runner ?? new ExecaRunner(), metrics);
+  // `netns`: host commands run inside the namespace, the edge socket and metrics stay here.
+  const base = options.runner ?? new ExecaRunner();
+  const runner = meteredRunner(config.netns ? netnsRunner(base, config.netns) : base, metrics);
   const domains = new Map<string, DomainRuntime>();
   const connections = new Map<string, EdgeConnection>();
   const timers: unknown[] = [];

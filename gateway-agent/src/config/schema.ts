@@ -116,6 +116,11 @@ export const configSchema = z
       .min(1, { message: "must list at least one prefix, e.g. [ffmuc_]" }),
     state_dir: absPath("where the agent keeps its state").default("/var/lib/wgkex-agent"),
     log_level: z.enum(["debug", "info", "warn", "error"]).default("info"),
+    /** Run every host command inside this network namespace (`ip netns exec`); the edge socket stays here. */
+    netns: z
+      .string()
+      .regex(/^[A-Za-z0-9_.-]{1,64}$/, { message: "must be a network namespace name (ip netns list), e.g. gw1" })
+      .optional(),
     metrics: z
       .strictObject({
         listen: z
