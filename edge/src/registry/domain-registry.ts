@@ -300,8 +300,7 @@ export class DomainRegistry extends DurableObject<Env> {
   }
 
   setDrain(gateway: string, drain: boolean): void {
-    this.store.updateGateway(gateway, { drain: drain ? 1 : 0 });
-    this.reloadGateway(gateway);
+    this.saveGateway(gateway, { drain: drain ? 1 : 0 });
   }
 
   // ------------------------------------------------------------------ gateway sockets
@@ -348,24 +347,22 @@ export class DomainRegistry extends DurableObject<Env> {
         this.reloadGateway(gateway);
         return;
       case "interface":
-        this.store.updateGateway(gateway, {
+        this.saveGateway(gateway, {
           public_key: frame.public_key,
           port: frame.port,
           address: frame.address,
           link_address: frame.link_address,
           interface_at: now,
         });
-        this.reloadGateway(gateway);
         return;
       case "load":
-        this.store.updateGateway(gateway, {
+        this.saveGateway(gateway, {
           connected: frame.connected,
           load: frame.load,
           peers: frame.peers,
           reported_at: now,
         });
         this.assigned.delete(gateway);
-        this.reloadGateway(gateway);
         return;
       case "live":
         this.store.markLive(frame.keys, now, now - LIVE_INTERVAL_MS);
@@ -435,8 +432,7 @@ export class DomainRegistry extends DurableObject<Env> {
       }
     }
     ws.serializeAttachment({ ...attachment, live: true } satisfies SocketAttachment);
-    this.store.updateGateway(gateway, { connected_at: now });
-    this.reloadGateway(gateway);
+    this.saveGateway(gateway, { connected_at: now });
   }
 
   override webSocketClose(ws: WebSocket, code: number, reason: string): void {
@@ -458,8 +454,7 @@ export class DomainRegistry extends DurableObject<Env> {
   private socketGone(ws: WebSocket): void {
     const attachment = ws.deserializeAttachment() as SocketAttachment | null;
     if (attachment && !this.onlineGateways(ws).has(attachment.gateway)) {
-      this.store.updateGateway(attachment.gateway, { disconnected_at: Date.now() });
-      this.reloadGateway(attachment.gateway);
+      this.saveGateway(attachment.gateway, { disconnected_at: Date.now() });
     }
   }
 
@@ -563,6 +558,12 @@ export class DomainRegistry extends DurableObject<Env> {
   }
 
   // ------------------------------------------------------------------ bookkeeping
+
+  /** Write a gateway's fields and refresh the in-memory copy v2 reads. */
+  private saveGateway(name: string, fields: Parameters<RegistryStore["updateGateway"]>[1]): void {
+    this.store.updateGateway(name, fields);
+    this.reloadGateway(name);
+  }
 
   private reloadGateway(name: string): void {
     const row = this.store.gateways().find((g) => g.name === name);
