@@ -14,6 +14,7 @@ import { ExecaRunner } from "./commands/execa-runner.ts";
 import type { CommandRunner } from "./commands/runner.ts";
 import { ConfigError, loadConfig } from "./config/load.ts";
 import type { AgentConfig } from "./config/schema.ts";
+import { importWgkexCommand } from "./import/command.ts";
 import { jsonLogger } from "./log.ts";
 import { statusTable } from "./status.ts";
 
@@ -29,11 +30,17 @@ Usage:
   wgkex-agent provision [--config FILE] [--dry-run] create/repair interfaces and reconcile once, then exit
   wgkex-agent derive  [--variant wgkex|gluon] [KEY…] print "<key> <link-local>" (keys from stdin when none)
   wgkex-agent vni     [--variant wgkex|gluon] SEED  print the VXLAN id of a Gluon domain_seed
+  wgkex-agent import-wgkex WGKEX.YAML [--out-dir DIR] [--gateway NAME] [--edge-url URL] [--dry-run]
+                      translate a wgkex.yaml into the edge's [vars.WGKEX_CONFIG] and agent
+                      configuration skeletons (CHANGE-ME marks what wgkex.yaml cannot tell)
 
 Options:
   -c, --config FILE   configuration (default /etc/wgkex-agent/config.yaml)
   -n, --dry-run       print the commands that would change the system instead of running them
       --variant V     address variant: wgkex (md5 of key + newline, default) or gluon
+      --out-dir DIR   import-wgkex: where to write (default ./wgkex-import)
+      --gateway NAME  import-wgkex: the gateway (worker) whose wgkex.yaml this is; only its skeleton
+      --edge-url URL  import-wgkex: the edge's URL for the skeletons, e.g. https://broker.ffmuc.net
   -h, --help          this help
 
 Exit codes: 0 ok, 1 failure (check found problems, bad key, run failed), 2 usage, 3 configuration error.
@@ -108,6 +115,23 @@ export async function main(argv: readonly string[], io: CliIO = defaultIO): Prom
       io.stdout(`${vniFromDomainSeed(seed, variant)}\n`);
       return EXIT.ok;
     }
+    case "import-wgkex": {
+      const [file, extra] = args;
+      if (!file || extra !== undefined) {
+        io.stderr("wgkex-agent import-wgkex: give exactly one wgkex.yaml\n");
+        return EXIT.usage;
+      }
+      return importWgkexCommand(
+        file,
+        {
+          ...(values["out-dir"] !== undefined ? { outDir: values["out-dir"] } : {}),
+          ...(values.gateway !== undefined ? { gateway: values.gateway } : {}),
+          ...(values["edge-url"] !== undefined ? { edgeUrl: values["edge-url"] } : {}),
+          dryRun: values["dry-run"] ?? false,
+        },
+        io,
+      );
+    }
     case "check":
     case "status":
     case "run":
@@ -140,6 +164,9 @@ function parse(argv: readonly string[]) {
       config: { type: "string", short: "c" },
       "dry-run": { type: "boolean", short: "n" },
       variant: { type: "string" },
+      "out-dir": { type: "string" },
+      gateway: { type: "string" },
+      "edge-url": { type: "string" },
       help: { type: "boolean", short: "h" },
     },
   });
