@@ -22,6 +22,8 @@ export interface LoadOptions {
   method?: string;
   /** Called with each answer (status, body text) when set; otherwise the body is drained. */
   onAnswer?: (i: number, status: number, body: string, sentAt: number) => void;
+  /** Open loop: request i is not sent before this performance.now() time (latency still counts from sending). */
+  pace?: (i: number) => number;
   /** Keep per-request start times and latencies for timeline analysis. */
   keepSamples?: boolean;
 }
@@ -107,7 +109,12 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     for (;;) {
       if (performance.now() >= deadline) return;
       if (options.maxRequests !== undefined && next >= options.maxRequests) return;
-      await one(next++);
+      const i = next++;
+      if (options.pace) {
+        const wait = options.pace(i) - performance.now();
+        if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+      }
+      await one(i);
     }
   };
   await Promise.all(Array.from({ length: concurrency }, client));
