@@ -971,6 +971,14 @@ export class World {
     for (const g of this.gateways) await g.crash().catch(() => {});
     await this.edge?.stop().catch(() => {});
     for (const ns of [...this.#namespaces].reverse()) destroyNamespace(ns);
+    if (process.env.E2E_KEEP_LOGS) {
+      // E2E_KEEP_LOGS=1: the agents' and the edge's logs and configs go to .reports/e2e/<world id>/
+      const keep = path.join(REPO_ROOT, ".reports", "e2e", this.id);
+      mkdirSync(keep, { recursive: true });
+      for (const f of readdirSync(this.dir).filter((f) => /\.(log|yaml|json)$/.test(f))) {
+        writeFileSync(path.join(keep, f), readFileSync(path.join(this.dir, f)));
+      }
+    }
     rmSync(this.dir, { recursive: true, force: true });
   }
 }
