@@ -73,6 +73,7 @@ const LIVE_INTERVAL_MS = 10 * 60_000;
 // Fan-out frames collect the changes of one short window so bursts become few frames.
 const FANOUT_DELAY_MS = 2;
 const STATS_FLUSH_MS = 10_000;
+const ACK_FLUSH_MS = 250;
 const iso = (ms: number | null | undefined): string | null =>
   ms === null || ms === undefined ? null : new Date(ms).toISOString();
 
@@ -89,6 +90,13 @@ export class DomainRegistry extends DurableObject<Env> {
   /** v2 answers since the gateway's last load report (wgkex adds 1 per answer). */
   private readonly assigned = new Map<string, number>();
   private pending: Change[] = [];
+  /** Registrations decided but not yet written: the next group commit. */
+  private batch: Array<{ row: RegistrationRow; change: Change }> = [];
+  private batchCommitted: Promise<void> | undefined;
+  private readonly uncommitted = new Map<string, RegistrationRow>();
+  /** Acks arrive per frame; they are written together, a few times a second. */
+  private pendingAcks: Array<{ gateway: string; seq: number; at: number }> = [];
+  private ackTimer: ReturnType<typeof setTimeout> | undefined;
   private flushTimer: ReturnType<typeof setTimeout> | undefined;
   private head: number;
   private stats = new Map<string, number>();
@@ -111,7 +119,7 @@ export class DomainRegistry extends DurableObject<Env> {
 
   // ------------------------------------------------------------------ node API (RPC)
 
-  register(input: RegisterInput): RegisterResult {
+  async register(input: RegisterInput): Promise<RegisterResult> {
     this.rememberDomain(input.domain);
     const now = Date.now();
     const key = input.publicKey;
@@ -128,7 +136,7 @@ export class DomainRegistry extends DurableObject<Env> {
       }
     }
 
-    const existing = this.store.registration(key);
+    const existing = this.uncommitted.get(key) ?? this.store.registration(key);
     let target = ALL_GATEWAYS;
     let endpoint: Endpoint | undefined;
     if (input.version === 2) {
@@ -156,15 +164,54 @@ export class DomainRegistry extends DurableObject<Env> {
         removed_at: null,
         removed_reason: null,
       };
-      this.store.writeRegistration(row);
-      this.queue({ seq: row.seq, publicKey: key, before: existing && stateOf(existing), after: stateOf(row) });
       this.count(existing === undefined ? "new" : "changed");
-    } else {
-      if (now - existing.registered_at >= TOUCH_INTERVAL_MS) this.store.touchRegistration(key, now);
-      this.count("repeated");
+      this.count(`v${input.version}`);
+      await this.commit(row, { seq: row.seq, publicKey: key, before: existing && stateOf(existing), after: stateOf(row) });
+      return endpoint ? { status: "ok", endpoint } : { status: "ok" };
     }
+    if (now - existing.registered_at >= TOUCH_INTERVAL_MS) this.store.touchRegistration(key, now);
+    this.count("repeated");
     this.count(`v${input.version}`);
     return endpoint ? { status: "ok", endpoint } : { status: "ok" };
+  }
+
+  /**
+   * Group commit: changes of registrations that arrive together are written in one
+   * transaction (one durable write instead of one per request), then fanned out. Each
+   * caller resumes after the write ran; the output gate holds its answer (and the frames)
+   * until the write is durable, so "200" still means "stored".
+   */
+  private commit(row: RegistrationRow, change: Change): Promise<void> {
+    this.uncommitted.set(row.public_key, row);
+    this.batch.push({ row, change });
+    this.batchCommitted ??= new Promise<void>((resolve, reject) => {
+      setTimeout(() => {
+        try {
+          this.commitBatch();
+          resolve();
+        } catch (error) {
+          reject(error);
+        }
+      }, 0);
+    });
+    return this.batchCommitted;
+  }
+
+  /** Write the pending batch now (also before anything reads the log). */
+  private commitBatch(): void {
+    const batch = this.batch;
+    this.batch = [];
+    this.batchCommitted = undefined;
+    if (batch.length === 0) return;
+    try {
+      this.ctx.storage.transactionSync(() => {
+        for (const { row } of batch) this.store.writeRegistration(row);
+      });
+    } finally {
+      for (const { row } of batch) if (this.uncommitted.get(row.public_key) === row) this.uncommitted.delete(row.public_key);
+    }
+    for (const { change } of batch) this.pending.push(change);
+    this.flush();
   }
 
   /**
@@ -203,6 +250,8 @@ export class DomainRegistry extends DurableObject<Env> {
 
   receipt(domain: string, publicKey: string): Receipt | undefined {
     this.rememberDomain(domain);
+    this.commitBatch();
+    this.flushAcks();
     const row = this.store.registration(publicKey);
     if (row === undefined) return undefined;
     const events = new Map(this.store.currentEvents(publicKey, row.seq).map((e) => [e.gateway, e]));
@@ -237,6 +286,8 @@ export class DomainRegistry extends DurableObject<Env> {
   /** Health and counts of the domain for the status page and /metrics. */
   status(domain: string): DomainStatus {
     this.rememberDomain(domain);
+    this.commitBatch();
+    this.flushAcks();
     this.flushStats();
     const now = Date.now();
     const hour = Math.floor(now / 3_600_000);
@@ -338,14 +389,20 @@ export class DomainRegistry extends DurableObject<Env> {
       case "hello":
         this.welcome(ws, attachment, frame.since, frame.snapshot === true, now);
         return;
-      case "ack":
-        this.store.recordAck(gateway, frame.seq, now);
+      case "ack": {
+        const cached = this.gateways.get(gateway);
+        if (cached) {
+          cached.acked_seq = Math.max(cached.acked_seq, frame.seq);
+          cached.acked_at = now;
+        }
+        this.pendingAcks.push({ gateway, seq: frame.seq, at: now });
+        this.ackTimer ??= setTimeout(() => this.flushAcks(), ACK_FLUSH_MS);
         for (const failure of frame.failed ?? []) {
           const row = this.store.registration(failure.public_key);
           if (row) this.store.recordEvent(failure.public_key, gateway, "failed", failure.reason, now, row.seq);
         }
-        this.reloadGateway(gateway);
         return;
+      }
       case "interface":
         this.saveGateway(gateway, {
           public_key: frame.public_key,
@@ -394,6 +451,7 @@ export class DomainRegistry extends DurableObject<Env> {
       this.closeWithError(ws, "not_configured", `gateway ${gateway} does not serve ${domain}`, CLOSE_BAD_FRAME);
       return;
     }
+    this.commitBatch(); // everything up to head is in the log before the backlog is read
     this.flush(); // queued changes go out to the sockets already live, not twice to this one
     for (const other of this.ctx.getWebSockets(gateway)) {
       if (other !== ws)
@@ -518,6 +576,7 @@ export class DomainRegistry extends DurableObject<Env> {
   // ------------------------------------------------------------------ retention
 
   private remove(publicKey: string, reason: string, now: number): void {
+    this.commitBatch(); // a key decided a moment ago is in the log before it is removed
     const existing = this.store.registration(publicKey);
     if (existing === undefined || existing.removed_at !== null) return;
     const row: RegistrationRow = { ...existing, seq: ++this.head, removed_at: now, removed_reason: reason };
@@ -541,6 +600,8 @@ export class DomainRegistry extends DurableObject<Env> {
   }
 
   sweep(now: number): { removed: number; purged: number } {
+    this.commitBatch();
+    this.flushAcks();
     const cutoff = now - this.retentionMs();
     let removed = 0;
     for (;;) {
@@ -559,6 +620,18 @@ export class DomainRegistry extends DurableObject<Env> {
 
   // ------------------------------------------------------------------ bookkeeping
 
+  /** Write the acks received since the last flush, in one transaction. */
+  private flushAcks(): void {
+    if (this.ackTimer !== undefined) clearTimeout(this.ackTimer);
+    this.ackTimer = undefined;
+    if (this.pendingAcks.length === 0) return;
+    const acks = this.pendingAcks;
+    this.pendingAcks = [];
+    this.ctx.storage.transactionSync(() => {
+      for (const ack of acks) this.store.recordAck(ack.gateway, ack.seq, ack.at);
+    });
+  }
+
   /** Write a gateway's fields and refresh the in-memory copy v2 reads. */
   private saveGateway(name: string, fields: Parameters<RegistryStore["updateGateway"]>[1]): void {
     this.store.updateGateway(name, fields);
@@ -566,6 +639,7 @@ export class DomainRegistry extends DurableObject<Env> {
   }
 
   private reloadGateway(name: string): void {
+    this.flushAcks(); // the cached acked_seq may be ahead of the table
     const row = this.store.gateways().find((g) => g.name === name);
     if (row) this.gateways.set(name, row);
   }
