@@ -94,6 +94,9 @@ export class DomainRegistry extends DurableObject<Env> {
   private batch: Array<{ row: RegistrationRow; change: Change }> = [];
   private batchCommitted: Promise<void> | undefined;
   private readonly uncommitted = new Map<string, RegistrationRow>();
+  // Memory mirrors of small tables, so a repeated registration costs one SQL read.
+  private readonly deniedKeys = new Map<string, number | null>();
+  private readonly eventKeys = new Set<string>();
   /** Acks arrive per frame; they are written together, a few times a second. */
   private pendingAcks: Array<{ gateway: string; seq: number; at: number }> = [];
   private ackTimer: ReturnType<typeof setTimeout> | undefined;
@@ -110,6 +113,8 @@ export class DomainRegistry extends DurableObject<Env> {
     migrate(ctx.storage.sql, now);
     this.head = this.store.headSeq();
     for (const row of this.store.gateways()) this.gateways.set(row.name, row);
+    for (const entry of this.store.denylist(now)) this.deniedKeys.set(entry.public_key, entry.expires_at);
+    for (const key of this.store.eventKeys()) this.eventKeys.add(key);
     this.limiter = new KeyLimiter(this.config.limits);
     for (const ban of this.store.bans(now)) this.limiter.restoreBan(ban.public_key, ban.until);
     ctx.blockConcurrencyWhile(async () => {
@@ -123,7 +128,7 @@ export class DomainRegistry extends DurableObject<Env> {
     this.rememberDomain(input.domain);
     const now = Date.now();
     const key = input.publicKey;
-    if (this.store.denied(key, now)) {
+    if (this.isDenied(key, now)) {
       this.count("denied");
       return { status: "denied" };
     }
@@ -166,7 +171,12 @@ export class DomainRegistry extends DurableObject<Env> {
       };
       this.count(existing === undefined ? "new" : "changed");
       this.count(`v${input.version}`);
-      await this.commit(row, { seq: row.seq, publicKey: key, before: existing && stateOf(existing), after: stateOf(row) });
+      await this.commit(row, {
+        seq: row.seq,
+        publicKey: key,
+        before: existing && stateOf(existing),
+        after: stateOf(row),
+      });
       return endpoint ? { status: "ok", endpoint } : { status: "ok" };
     }
     if (now - existing.registered_at >= TOUCH_INTERVAL_MS) this.store.touchRegistration(key, now);
@@ -208,7 +218,8 @@ export class DomainRegistry extends DurableObject<Env> {
         for (const { row } of batch) this.store.writeRegistration(row);
       });
     } finally {
-      for (const { row } of batch) if (this.uncommitted.get(row.public_key) === row) this.uncommitted.delete(row.public_key);
+      for (const { row } of batch)
+        if (this.uncommitted.get(row.public_key) === row) this.uncommitted.delete(row.public_key);
     }
     for (const { change } of batch) this.pending.push(change);
     this.flush();
@@ -221,7 +232,30 @@ export class DomainRegistry extends DurableObject<Env> {
    */
   private needsChange(existing: RegistrationRow, target: string): boolean {
     if (existing.removed_at !== null || existing.target !== target) return true;
+    if (!this.eventKeys.has(existing.public_key)) return false;
     return this.store.currentEvents(existing.public_key, existing.seq).length > 0;
+  }
+
+  private isDenied(key: string, now: number): boolean {
+    if (!this.deniedKeys.has(key)) return false;
+    const expiresAt = this.deniedKeys.get(key);
+    if (expiresAt !== null && expiresAt !== undefined && expiresAt <= now) {
+      this.deniedKeys.delete(key);
+      return false;
+    }
+    return true;
+  }
+
+  private recordEvent(
+    publicKey: string,
+    gateway: string,
+    kind: "failed" | "removed",
+    reason: string,
+    at: number,
+    seq: number,
+  ): void {
+    this.store.recordEvent(publicKey, gateway, kind, reason, at, seq);
+    this.eventKeys.add(publicKey);
   }
 
   private candidates(): GatewayCandidate[] {
@@ -339,10 +373,12 @@ export class DomainRegistry extends DurableObject<Env> {
     this.rememberDomain(domain);
     const now = Date.now();
     this.store.deny(publicKey, reason, now, expiresAt);
+    this.deniedKeys.set(publicKey, expiresAt);
     this.remove(publicKey, `denied: ${reason}`, now);
   }
 
   undeny(publicKey: string): boolean {
+    this.deniedKeys.delete(publicKey);
     return this.store.undeny(publicKey);
   }
 
@@ -399,7 +435,7 @@ export class DomainRegistry extends DurableObject<Env> {
         this.ackTimer ??= setTimeout(() => this.flushAcks(), ACK_FLUSH_MS);
         for (const failure of frame.failed ?? []) {
           const row = this.store.registration(failure.public_key);
-          if (row) this.store.recordEvent(failure.public_key, gateway, "failed", failure.reason, now, row.seq);
+          if (row) this.recordEvent(failure.public_key, gateway, "failed", failure.reason, now, row.seq);
         }
         return;
       }
@@ -428,7 +464,7 @@ export class DomainRegistry extends DurableObject<Env> {
         for (const entry of frame.entries) {
           const row = this.store.registration(entry.public_key);
           if (row && row.removed_at === null) {
-            this.store.recordEvent(entry.public_key, gateway, "removed", entry.reason, entry.at, row.seq);
+            this.recordEvent(entry.public_key, gateway, "removed", entry.reason, entry.at, row.seq);
           }
         }
         return;

@@ -138,6 +138,11 @@ export class RegistryStore {
     );
   }
 
+  /** Keys with any recorded event: the repeated-registration path checks this set first. */
+  eventKeys(): string[] {
+    return this.all<{ public_key: string }>("SELECT DISTINCT public_key FROM gateway_events").map((r) => r.public_key);
+  }
+
   recordEvent(
     publicKey: string,
     gateway: string,
@@ -238,14 +243,6 @@ export class RegistryStore {
       gateway,
       seq,
     )?.at;
-  }
-
-  denied(publicKey: string, now: number): { reason: string; expires_at: number | null } | undefined {
-    return this.first(
-      "SELECT reason, expires_at FROM denylist WHERE public_key = ? AND (expires_at IS NULL OR expires_at > ?)",
-      publicKey,
-      now,
-    );
   }
 
   deny(publicKey: string, reason: string, now: number, expiresAt: number | null): void {
