@@ -129,6 +129,33 @@ async function waitExit(child: ChildProcess, timeoutMs: number): Promise<boolean
   });
 }
 
+/** Command lines of a process's descendants (diagnostics). */
+function descendants(pid: number | undefined): string[] {
+  if (!pid) return [];
+  const children = new Map<number, number[]>();
+  for (const p of readdirSync("/proc").filter((x) => /^\d+$/.test(x))) {
+    try {
+      const ppid = Number(readFileSync(`/proc/${p}/stat`, "utf8").split(") ")[1]!.split(" ")[1]);
+      children.set(ppid, [...(children.get(ppid) ?? []), Number(p)]);
+    } catch {
+      // gone
+    }
+  }
+  const out: string[] = [];
+  const walk = (p: number) => {
+    for (const c of children.get(p) ?? []) {
+      try {
+        out.push(`${c}: ${readFileSync(`/proc/${c}/cmdline`, "utf8").replaceAll("\0", " ").trim()}`);
+      } catch {
+        // gone
+      }
+      walk(c);
+    }
+  };
+  walk(pid);
+  return out;
+}
+
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = createServer();
@@ -540,12 +567,13 @@ ${c ? `cleanup: { interval_s: ${c.interval_s}, stale_after_s: ${c.stale_after_s}
     closeSync(log);
     this.#child = child;
     await until(
-      () => `${this.name}'s agent to be welcomed by the edge; its log:\n${this.logTail()}`,
+      () =>
+        `${this.name}'s agent (pid ${child.pid}, ${child.exitCode === null ? "running" : `exited ${child.exitCode}`}) to be welcomed by the edge; its processes: ${descendants(child.pid).join(" | ") || "none"}; its log:\n${this.logTail()}`,
       () => {
         if (child.exitCode !== null) throw new Error(`agent exited with ${child.exitCode}`);
         return readFileSync(this.logFile, "utf8").slice(before).includes('"msg":"welcome"');
       },
-      30_000,
+      45_000,
       50,
     );
   }
