@@ -1,7 +1,8 @@
+import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { assertInstalledOnce, nodePeers, pool, waitInstalled } from "./support/check.ts";
 import { e2eSkip } from "./support/prerequisites.ts";
-import { DOMAIN, post, randomKey, World as W, type World } from "./support/world.ts";
+import { DOMAIN, post, randomKey, until, World as W, type World } from "./support/world.ts";
 
 const skip = e2eSkip();
 const BURST = 1000;
@@ -109,5 +110,51 @@ describe.skipIf(skip !== undefined)("3. nothing is lost", () => {
     const receipts = await Promise.all(keys.slice(0, 20).map((k) => world.edge.receipt(k)));
     for (const r of receipts)
       expect(r?.gateways).toEqual([expect.objectContaining({ name: "gw01", state: "installed" })]);
+  });
+  it("an edge crash right after the gateway acked: the receipts still end up 'installed' (hello.since is an ack)", async () => {
+    // Regression for an edge bug: acks are buffered in memory for ACK_FLUSH_MS (250 ms) before
+    // they are written, and a reconnecting gateway's hello {since} is not taken as an ack, so a
+    // crash inside that window leaves the gateway's acked_seq behind for good: receipts say
+    // "pending" and the status page shows lag although every key is installed.
+    const gw = world.gateway("gw01");
+    const keys = Array.from({ length: 20 }, randomKey);
+    const logStart = readFileSync(gw.logFile, "utf8").length;
+    for (const k of keys) expect((await post(world.edge.url, 1, DOMAIN, k)).status).toBe(200);
+    const head = (await world.edge.status()).head;
+    // "batch installed" is logged after the state file is written and the ack is sent.
+    await until(
+      `gw01 to log the batch up to seq ${head}`,
+      () =>
+        readFileSync(gw.logFile, "utf8")
+          .slice(logStart)
+          .includes(`"msg":"batch installed","domain":"${DOMAIN}","seq":${head}`),
+      10_000,
+      2,
+    );
+    await world.edge.crash();
+    await world.edge.start();
+    await world.waitGatewaysOnline();
+    await waitInstalled(gw, keys, 5000);
+    expect(gw.logTail(2000)).toContain(`"since":${head}`);
+    let status = await world.edge.status();
+    try {
+      await until(
+        "the edge to count gw01's keys as acknowledged",
+        async () => {
+          status = await world.edge.status();
+          return status.gateways[0]!.lag === 0;
+        },
+        10_000,
+        200,
+      );
+    } catch {
+      // fall through to the assertions, which show what the edge reports
+    }
+    const receipts = await Promise.all(keys.map((k) => world.edge.receipt(k)));
+    expect({
+      lag: status.gateways[0]!.lag,
+      acked_seq: status.gateways[0]!.acked_seq,
+      pending: receipts.filter((r) => r?.gateways[0]?.state !== "installed").length,
+    }).toEqual({ lag: 0, acked_seq: head, pending: 0 });
   });
 });
