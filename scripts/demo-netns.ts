@@ -34,7 +34,9 @@ try {
   step(1, "building the world: edge (workerd, persisted storage), one gateway namespace with the agent");
   world = await World.create({ prefix: "wgxd", gateways: 1, log: (l) => indent(l) });
   const gw = world.gateway("gw01");
-  indent(`gateway gw01: namespace ${gw.ns}, underlay ${gw.address}, ${gw.wgIf} (wireguard-go) + ${gw.vxIf} (VXLAN ${4831583})`);
+  indent(
+    `gateway gw01: namespace ${gw.ns}, underlay ${gw.address}, ${gw.wgIf} (wireguard-go) + ${gw.vxIf} (VXLAN ${4831583})`,
+  );
   indent(`gateway key ${gw.publicKey}, link-local ${gw.ll}`);
   indent(`agent: wgkex-agent run --config ${gw.configFile} (batman-adv disabled: no module on this kernel)`);
 
@@ -72,7 +74,9 @@ try {
   indent(
     `wg set ${node.wgIf} peer ${endpoint.PublicKey} persistent-keepalive 25 allowed-ips ${endpoint.AllowedIPs[0]}/128 endpoint ${endpoint.Address}:${endpoint.Port}`,
   );
-  indent(`ip link add ${node.vxIf} type vxlan id 4831583 local ${node.ll} remote ${endpoint.AllowedIPs[0]} dstport 8472 dev ${node.wgIf}`);
+  indent(
+    `ip link add ${node.vxIf} type vxlan id 4831583 local ${node.ll} remote ${endpoint.AllowedIPs[0]} dstport 8472 dev ${node.wgIf}`,
+  );
 
   step(6, "ping over WireGuard (link-local to link-local)");
   if (!ping(node.ns, `${gw.ll}%${node.wgIf}`, 10)) throw new Error("no answer over WireGuard");
