@@ -18,7 +18,15 @@ import { type ProvisionResult, provisionDomain } from "./dataplane/provision.ts"
 import { planIsEmpty, planReconcile, type ReconcilePlan } from "./dataplane/reconcile.ts";
 import type { Logger } from "./log.ts";
 import type { AgentMetrics } from "./metrics.ts";
-import { type DomainState, emptyState, readState, writeState } from "./state.ts";
+import { type DomainState, emptyState, readState, writeFirstSeen, writeState } from "./state.ts";
+
+/** Frames arriving within this window (or up to BATCH_MAX entries) are one batch. */
+const COALESCE_MS = 20;
+const BATCH_MAX_ENTRIES = 5000;
+/** After bursts the peer count is refreshed from `wg show dump` at most this often. */
+const DUMP_REFRESH_MS = 10_000;
+/** first_seen (one entry per peer) is written at most this often, and on stop. */
+const FIRST_SEEN_SAVE_MS = 30_000;
 
 export interface RuntimeHooks {
   /** Called after a batch is installed, before the state file is written (crash tests). */
@@ -74,6 +82,8 @@ export class DomainRuntime {
   #killed = false;
   #send: (frame: AgentFrame) => boolean = () => false;
   #welcomed = false;
+  #dumpRefreshedAt = 0;
+  #firstSeenSavedAt = 0;
   readonly #d: DomainRuntimeDeps;
   readonly #staticKeys: ReadonlySet<string>;
   readonly #log: Logger;
@@ -231,8 +241,17 @@ export class DomainRuntime {
   #pump(): void {
     if (this.#busy || this.#killed) return;
     this.#busy = (async () => {
-      // Let frames that arrived together coalesce into one batch.
-      await new Promise((r) => setImmediate(r));
+      // Let frames that arrive together coalesce into one batch: a storm of single-key
+      // frames must not become one process spawn per key.
+      const started = Date.now();
+      while (
+        this.#queue[0]?.kind === "peers" &&
+        this.#queuedEntries() < BATCH_MAX_ENTRIES &&
+        Date.now() - started < COALESCE_MS &&
+        !this.#stopping
+      ) {
+        await new Promise((r) => setTimeout(r, 2));
+      }
       let batches = 0;
       while (this.#queue.length > 0 && !this.#killed) {
         const job = this.#queue.shift()!;
@@ -245,8 +264,11 @@ export class DomainRuntime {
         }
         if (this.#stopping) break;
       }
-      // Once per burst: refresh the peer count (metrics, status).
-      if (batches > 0 && !this.#killed) await this.readDump();
+      // After bursts, now and then: refresh the peer count (metrics, status).
+      if (batches > 0 && !this.#killed && Date.now() - this.#dumpRefreshedAt >= DUMP_REFRESH_MS) {
+        this.#dumpRefreshedAt = Date.now();
+        await this.readDump();
+      }
     })().finally(() => {
       this.#busy = undefined;
       if (this.#queue.length > 0 && !this.#stopping && !this.#killed) this.#pump();
@@ -335,12 +357,22 @@ export class DomainRuntime {
     this.#send(ack);
   }
 
-  #save(): void {
+  #queuedEntries(): number {
+    let n = 0;
+    for (const job of this.#queue) if (job.kind === "peers") n += job.entries.length;
+    return n;
+  }
+
+  #save(final = false): void {
     if (this.#d.dryRun) return;
     this.state.peers = this.peerCount;
     this.state.connected = this.connected;
     this.state.updated = this.#d.clock.now();
     writeState(this.#d.config.state_dir, this.name, this.state);
+    if (final || Date.now() - this.#firstSeenSavedAt >= FIRST_SEEN_SAVE_MS) {
+      this.#firstSeenSavedAt = Date.now();
+      writeFirstSeen(this.#d.config.state_dir, this.name, this.state.first_seen);
+    }
   }
 
   #updateLag(): void {
@@ -503,7 +535,7 @@ export class DomainRuntime {
     await this.idle();
     if (!this.#killed) {
       try {
-        this.#save();
+        this.#save(true);
       } catch (e) {
         this.#log.error("cannot write state", { error: e as Error });
       }

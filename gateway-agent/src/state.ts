@@ -30,23 +30,47 @@ export const emptyState = (): DomainState => ({
 });
 
 export const stateFile = (dir: string, domain: string): string => join(dir, `${domain}.json`);
+/**
+ * first_seen can hold an entry per peer (100,000 and more): it lives in its own file,
+ * written every few seconds and on stop, so a batch writes only the small record above.
+ */
+export const firstSeenFile = (dir: string, domain: string): string => join(dir, `${domain}.first-seen.json`);
 
 /** Undefined when there is no (readable) state: the agent then asks for a snapshot. */
 export function readState(dir: string, domain: string): DomainState | undefined {
   try {
     const data = JSON.parse(readFileSync(stateFile(dir, domain), "utf8")) as Partial<DomainState>;
     if (typeof data.applied_seq !== "number") return undefined;
-    return { ...emptyState(), ...data };
+    return { ...emptyState(), ...data, first_seen: data.first_seen ?? readFirstSeen(dir, domain) };
   } catch {
     return undefined;
   }
 }
 
+function readFirstSeen(dir: string, domain: string): Record<string, number> {
+  try {
+    const data = JSON.parse(readFileSync(firstSeenFile(dir, domain), "utf8")) as unknown;
+    return data !== null && typeof data === "object" ? (data as Record<string, number>) : {};
+  } catch {
+    return {};
+  }
+}
+
 /** Atomic: write a temporary file, then rename it over the old one. */
+function writeAtomic(file: string, text: string): void {
+  const tmp = `${file}.${process.pid}.tmp`;
+  writeFileSync(tmp, text, { mode: 0o600 });
+  renameSync(tmp, file);
+}
+
+/** The small per-batch record (everything but first_seen). */
 export function writeState(dir: string, domain: string, state: DomainState): void {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const file = stateFile(dir, domain);
-  const tmp = `${file}.${process.pid}.tmp`;
-  writeFileSync(tmp, `${JSON.stringify(state)}\n`, { mode: 0o600 });
-  renameSync(tmp, file);
+  const { first_seen: _omitted, ...small } = state;
+  writeAtomic(stateFile(dir, domain), `${JSON.stringify(small)}\n`);
+}
+
+export function writeFirstSeen(dir: string, domain: string, firstSeen: Record<string, number>): void {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  writeAtomic(firstSeenFile(dir, domain), `${JSON.stringify(firstSeen)}\n`);
 }

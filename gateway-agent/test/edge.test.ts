@@ -86,6 +86,23 @@ describe("agent ↔ edge over a real WebSocket", () => {
     expect(agent.metrics.registry.getSingleMetric("wgkex_agent_batch_size")).toBeDefined();
   });
 
+  it("a storm of single-key frames still becomes few batches, not a spawn per key", async () => {
+    const { edge, sim } = await setup();
+    await edge.until(() => edge.acks().length === 1);
+    sim.runner.clear();
+    const keys = publicKeys(400, 24);
+    // One frame per key, a few milliseconds apart: what a live registration storm looks like.
+    for (const [i, key] of keys.entries()) {
+      edge.publish([{ key }]);
+      if (i % 20 === 19) await new Promise((r) => setTimeout(r, 3));
+    }
+    await edge.until(() => edge.acks().some((a) => a.seq === edge.acks()[0]!.seq + 400));
+    for (const k of keys) expect(sim.peers.has(k)).toBe(true);
+    const spawns = sim.runner.argvs().filter((a) => !(a[0] === "wg" && a[1] === "show"));
+    // 3 commands per batch; without coalescing this would be 3 x 400.
+    expect(spawns.length).toBeLessThanOrEqual(30);
+  });
+
   it("removes on op remove and reports failed keys in the ack without blocking the rest", async () => {
     const { edge, sim } = await setup();
     await edge.until(() => edge.acks().length === 1);
