@@ -94,6 +94,36 @@ describe("fan-out and resume", () => {
     again.close();
   });
 
+  it("takes a resuming gateway's since as a cumulative ack (its last acks may have been lost in a restart)", async () => {
+    const domain = "ffmuc_gluon";
+    const gw = await connectGateway("gw01", domain);
+    gw.hello(0);
+    await gw.until((fs) => fs.some((f) => f.type === "snapshot" && f.done), "snapshot");
+    const key = freshKey();
+    await register(1, domain, key);
+    await gw.waitForKey(key);
+    const seq = gw.entries().at(-1)!.seq;
+    gw.close(); // installed, but the ack never arrived
+    const stateOn = async (name: string) =>
+      (await (await receiptOf(domain, key)).json<{ gateways: Array<{ name: string; state: string }> }>()).gateways.find(
+        (g) => g.name === name,
+      )?.state;
+    expect(await stateOn("gw01")).toBe("pending");
+
+    // Asking for a snapshot says "I have nothing": no ack.
+    const rebuilt = await connectGateway("gw01", domain);
+    rebuilt.hello(seq, true);
+    await rebuilt.welcomed();
+    expect(await stateOn("gw01")).toBe("pending");
+    rebuilt.close();
+
+    const resumed = await connectGateway("gw01", domain);
+    resumed.hello(seq);
+    expect((await resumed.welcomed()).mode).toBe("replay");
+    expect(await stateOn("gw01")).toBe("installed");
+    resumed.close();
+  });
+
   it("pages a long replay in frames of at most 1000 entries", async () => {
     const gw = await connectGateway("gw03", DOMAIN);
     gw.hello(0);

@@ -525,6 +525,12 @@ export class DomainRegistry extends DurableObject<Env> {
         if (page.length < MAX_ENTRIES_PER_FRAME) break;
       }
     }
+    // A resuming agent has installed everything up to `since`: that is a cumulative ack,
+    // and it may be the only one left if the edge restarted before writing the last acks.
+    if (!snapshot && since > (this.gateways.get(gateway)?.acked_seq ?? 0)) {
+      this.flushAcks();
+      this.store.recordAck(gateway, since, now);
+    }
     ws.serializeAttachment({ ...attachment, live: true } satisfies SocketAttachment);
     this.saveGateway(gateway, { connected_at: now });
   }
