@@ -1,4 +1,4 @@
-import { linkLocal } from "@wgkex-edge/shared";
+import { linkLocal, stableMac } from "@wgkex-edge/shared";
 import { describe, expect, it } from "vitest";
 import { DryRunRunner } from "../src/commands/dry-run-runner.ts";
 import { ExecaRunner } from "../src/commands/execa-runner.ts";
@@ -180,6 +180,7 @@ describe("provisioning at the command boundary", () => {
         "dev",
         "wg-welt",
       ],
+      ["ip", "link", "set", "dev", "vx-welt", "address", stableMac(`${t.gatewayKey.publicKey} 4831583`)],
       ["ip", "link", "set", "dev", "vx-welt", "up"],
       ["ip", "-d", "-j", "link", "show", "dev", "bat-welt"],
       ["batctl", "meshif", "bat-welt", "interface", "create", "routing_algo", "BATMAN_V"],

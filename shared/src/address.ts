@@ -60,3 +60,14 @@ export const vniSchema = z
   .int()
   .min(1, { message: "must be a VXLAN id between 1 and 16777215" })
   .max(0xffffff, { message: "must be a VXLAN id between 1 and 16777215" });
+
+/**
+ * A stable, locally administered unicast MAC address from a text (the gateway's key and
+ * the VNI): a VXLAN interface recreated after a reboot keeps its MAC, so the nodes'
+ * neighbour caches stay right and the overlay comes back without waiting for them to expire.
+ */
+export function stableMac(text: string): string {
+  const h = md5Bytes(text);
+  const bytes = [0x02, h[0]!, h[1]!, h[2]!, h[3]!, h[4]!];
+  return bytes.map((b) => b.toString(16).padStart(2, "0")).join(":");
+}

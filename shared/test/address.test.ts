@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { domainSeedBytes, linkLocal, md5Hex, vniFromDomainSeed } from "../src/index.ts";
+import { domainSeedBytes, linkLocal, md5Hex, stableMac, vniFromDomainSeed } from "../src/index.ts";
 import { arbitraryPublicKey } from "./arbitraries.ts";
 import vectors from "./fixtures/vectors.json" with { type: "json" };
 
@@ -38,6 +38,20 @@ describe("linkLocal", () => {
 
   it("gives different addresses for the two variants", () => {
     fc.assert(fc.property(arbitraryPublicKey, (key) => linkLocal(key, "wgkex") !== linkLocal(key, "gluon")));
+  });
+});
+
+describe("stableMac", () => {
+  it("is deterministic, locally administered and unicast", () => {
+    fc.assert(
+      fc.property(fc.string(), (text) => {
+        const mac = stableMac(text);
+        expect(mac).toMatch(/^02(:[0-9a-f]{2}){5}$/);
+        expect(stableMac(text)).toBe(mac);
+      }),
+    );
+    expect(stableMac("a")).not.toBe(stableMac("b"));
+    expect(stableMac("")).toBe("02:d4:1d:8c:d9:8f");
   });
 });
 

@@ -25,6 +25,7 @@ export const ip = {
     "dev",
     over,
   ],
+  setAddress: (dev: string, mac: string) => ["ip", "link", "set", "dev", dev, "address", mac],
   linkAddBridge: (dev: string) => ["ip", "link", "add", "dev", dev, "type", "bridge"],
   linkDel: (dev: string) => ["ip", "link", "del", "dev", dev],
   addrgenmodeNone: (dev: string) => ["ip", "link", "set", "dev", dev, "addrgenmode", "none"],

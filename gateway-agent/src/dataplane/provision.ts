@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import { linkLocal } from "@wgkex-edge/shared";
+import { linkLocal, stableMac } from "@wgkex-edge/shared";
 import { batctl, ip, VXLAN_PORT, wg } from "../commands/builders.ts";
 import { type CommandRunner, mustRun } from "../commands/runner.ts";
 import type { AgentConfig, DomainConfig } from "../config/schema.ts";
@@ -24,6 +24,7 @@ export class ProvisionError extends Error {
 export interface LinkInfo {
   readonly kind: string | undefined;
   readonly data: Record<string, unknown>;
+  readonly address?: string | undefined;
 }
 
 /** `ip -d -j link show dev X`: undefined when the interface does not exist. */
@@ -32,10 +33,11 @@ export async function linkInfo(runner: CommandRunner, dev: string): Promise<Link
   if (r.code !== 0) return undefined;
   try {
     const [link] = JSON.parse(r.stdout) as Array<{
+      address?: string;
       linkinfo?: { info_kind?: string; info_data?: Record<string, unknown> };
     }>;
     if (!link) return undefined;
-    return { kind: link.linkinfo?.info_kind, data: link.linkinfo?.info_data ?? {} };
+    return { kind: link.linkinfo?.info_kind, data: link.linkinfo?.info_data ?? {}, address: link.address };
   } catch {
     return { kind: undefined, data: {} };
   }
@@ -179,6 +181,8 @@ export async function provisionDomain(
     await mustRun(runner, ip.linkDel(vxIf));
   }
   if (!vxOk) await mustRun(runner, ip.linkAddVxlan(vxIf, domain.vniResolved, address, wgIf));
+  const mac = stableMac(`${publicKey} ${domain.vniResolved}`);
+  if (!vxOk || vx?.address !== mac) await mustRun(runner, ip.setAddress(vxIf, mac));
   await mustRun(runner, ip.up(vxIf));
 
   // batman-adv and bridge.
