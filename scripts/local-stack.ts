@@ -153,6 +153,15 @@ process.removeAllListeners("SIGINT");
 process.removeAllListeners("SIGTERM");
 process.on("SIGINT", () => void shutdown("SIGINT"));
 process.on("SIGTERM", () => void shutdown("SIGTERM"));
+// Whatever goes wrong from here on, stop the agent and workerd rather than orphan them.
+process.on("uncaughtException", (e) => {
+  process.stderr.write(`local stack: ${e.stack ?? e}\n`);
+  void shutdown("error", 1);
+});
+process.on("unhandledRejection", (e) => {
+  process.stderr.write(`local stack: ${(e as Error)?.stack ?? e}\n`);
+  void shutdown("error", 1);
+});
 
 const agentMetrics = await new Promise<string | null>((resolve, reject) => {
   agent.once("message", (m) => resolve((m as { metrics: string | null }).metrics));
@@ -174,7 +183,13 @@ interface StatusJson {
 }
 const deadline = Date.now() + 30_000;
 for (;;) {
-  const status = (await (await fetch(`${base}/api/v1/status`)).json()) as StatusJson;
+  const res = await fetch(`${base}/api/v1/status`);
+  const text = await res.text();
+  if (!res.ok) {
+    process.stderr.write(`the edge answers /api/v1/status with ${res.status}: ${text.slice(0, 500)}\n`);
+    await shutdown("edge failed", 1);
+  }
+  const status = JSON.parse(text) as StatusJson;
   const online = status.domains.every((d) => d.gateways.some((g) => g.name === GATEWAY && g.online));
   if (online) break;
   if (Date.now() > deadline) {

@@ -11,10 +11,23 @@ import { publicKeys } from "./helpers/fixtures.ts";
 const REPO = resolve(import.meta.dirname, "../..");
 const stateDir = mkdtempSync(join(tmpdir(), "wgkex-local-stack-"));
 let stack: ChildProcess | undefined;
-afterAll(() => {
-  if (stack && stack.exitCode === null) stack.kill("SIGKILL");
+let stackChildren: number[] = [];
+afterAll(async () => {
+  // On a failure: stop it the way a user would, so workerd is not orphaned; then insist.
+  if (stack && stack.exitCode === null) {
+    stack.kill("SIGINT");
+    await new Promise((r) => setTimeout(r, 5000));
+    if (stack.exitCode === null) stack.kill("SIGKILL");
+  }
+  for (const pid of stackChildren) {
+    try {
+      process.kill(pid, "SIGKILL");
+    } catch {
+      // already gone
+    }
+  }
   rmSync(stateDir, { recursive: true, force: true });
-});
+}, 15_000);
 
 const alive = (pid: number) => {
   try {
@@ -66,6 +79,7 @@ describe("npm start (scripts/local-stack.ts)", () => {
     );
     await until("the full instructions", () => (out.includes("Ctrl-C stops everything") ? true : undefined));
     const pids = children(stack.pid!);
+    stackChildren = pids;
     expect(pids.length).toBeGreaterThanOrEqual(2); // the agent and workerd
 
     // The printed v2 answer is what the edge answers.
