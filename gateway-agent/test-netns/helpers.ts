@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, rmSync } from "node:fs";
 
 /** Root, /dev/net/tun and the tools: otherwise skip locally, fail in CI. */
 export function netnsPrerequisites(): string | undefined {
@@ -16,7 +16,8 @@ export function netnsPrerequisites(): string | undefined {
 }
 
 export function sh(argv: string[], input?: string): string {
-  return execFileSync(argv[0]!, argv.slice(1), { encoding: "utf8", input: input ?? "" });
+  // Dumps of 100,000 peers are tens of MB.
+  return execFileSync(argv[0]!, argv.slice(1), { encoding: "utf8", input: input ?? "", maxBuffer: 512 * 1024 * 1024 });
 }
 
 export function inNs(ns: string, argv: string[]): string {
@@ -28,8 +29,11 @@ export function createNamespace(ns: string): void {
   inNs(ns, ["ip", "link", "set", "lo", "up"]);
 }
 
-/** Kill the processes we started in the namespace (by pid), then delete it. */
-export function destroyNamespace(ns: string): void {
+/**
+ * Kill the processes we started in the namespace (by pid), then delete it and the UAPI
+ * sockets wireguard-go left for `interfaces` (they live outside the namespace).
+ */
+export function destroyNamespace(ns: string, interfaces: string[] = []): void {
   const pids = spawnSync("ip", ["netns", "pids", ns], { encoding: "utf8" }).stdout.split("\n").filter(Boolean);
   for (const pid of pids) {
     try {
@@ -39,4 +43,5 @@ export function destroyNamespace(ns: string): void {
     }
   }
   spawnSync("ip", ["netns", "del", ns]);
+  for (const dev of interfaces) rmSync(`/var/run/wireguard/${dev}.sock`, { force: true });
 }
