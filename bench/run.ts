@@ -8,11 +8,23 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { BenchContext, Row, SuiteResult, Target } from "./lib/report.ts";
 
-const SUITES: Record<string, { about: string; load: () => Promise<{ run: (ctx: BenchContext) => Promise<SuiteResult> }> }> = {
+const SUITES: Record<
+  string,
+  { about: string; load: () => Promise<{ run: (ctx: BenchContext) => Promise<SuiteResult> }> }
+> = {
   edge: { about: "node API throughput/latency vs reference workers (part 1)", load: () => import("./suites/edge.ts") },
-  delivery: { about: "registration -> frame at a connected gateway socket (part 2)", load: () => import("./suites/delivery.ts") },
-  install: { about: "10,000-registration burst -> installed on wireguard-go via the agent (part 3)", load: () => import("./suites/install.ts") },
-  batching: { about: "batched vs one-command-per-key install, reconcile (part 4)", load: () => import("./suites/batching.ts") },
+  delivery: {
+    about: "registration -> frame at a connected gateway socket (part 2)",
+    load: () => import("./suites/delivery.ts"),
+  },
+  install: {
+    about: "10,000-registration burst -> installed on wireguard-go via the agent (part 3)",
+    load: () => import("./suites/install.ts"),
+  },
+  batching: {
+    about: "batched vs one-command-per-key install, reconcile (part 4)",
+    load: () => import("./suites/batching.ts"),
+  },
   memory: { about: "edge storage bytes, agent RSS (part 5)", load: () => import("./suites/memory.ts") },
   storm: { about: "50,000 nodes, 19 domains, 4 gateways at 1,000/s (part 6)", load: () => import("./suites/storm.ts") },
 };
@@ -53,7 +65,11 @@ for (const name of names) {
 }
 
 const fmt = (v: number | undefined, digits = 1): string =>
-  v === undefined || !Number.isFinite(v) ? "" : Math.abs(v) >= 100 ? Math.round(v).toLocaleString("en") : v.toFixed(digits);
+  v === undefined || !Number.isFinite(v)
+    ? ""
+    : Math.abs(v) >= 100
+      ? Math.round(v).toLocaleString("en")
+      : v.toFixed(digits);
 const rows: Row[] = Object.values(results).flatMap((r) => ("rows" in r ? r.rows : []));
 const targets: Target[] = Object.values(results).flatMap((r) => ("targets" in r ? r.targets : []));
 
@@ -64,11 +80,21 @@ const table = (headers: string[], lines: string[][]): string => {
   return [line(headers), widths.map((w) => "-".repeat(w)).join("  "), ...lines.map(line)].join("\n");
 };
 
-console.log(`\nwgkex-edge bench, ${started.toISOString()}, ${os.cpus().length} cores, node ${process.version}, ${quick ? "quick" : "full"}, medians of ${reps}\n`);
+console.log(
+  `\nwgkex-edge bench, ${started.toISOString()}, ${os.cpus().length} cores, node ${process.version}, ${quick ? "quick" : "full"}, medians of ${reps}\n`,
+);
 console.log(
   table(
     ["figure", "value", "unit", "p50 ms", "p99 ms", "max ms", "note"],
-    rows.map((r) => [`[${r.suite}] ${r.figure}`, fmt(r.value), r.unit, fmt(r.p50, 2), fmt(r.p99, 2), fmt(r.max, 1), r.note ?? ""]),
+    rows.map((r) => [
+      `[${r.suite}] ${r.figure}`,
+      fmt(r.value),
+      r.unit,
+      fmt(r.p50, 2),
+      fmt(r.p99, 2),
+      fmt(r.max, 1),
+      r.note ?? "",
+    ]),
   ),
 );
 console.log("\ntargets\n");
@@ -89,7 +115,13 @@ writeFileSync(
     {
       started: started.toISOString(),
       finished: new Date().toISOString(),
-      host: { cpus: os.cpus().length, model: os.cpus()[0]?.model, memoryBytes: os.totalmem(), node: process.version, kernel: os.release() },
+      host: {
+        cpus: os.cpus().length,
+        model: os.cpus()[0]?.model,
+        memoryBytes: os.totalmem(),
+        node: process.version,
+        kernel: os.release(),
+      },
       quick,
       reps,
       suites: names,

@@ -6,7 +6,12 @@
  */
 import { mkdirSync } from "node:fs";
 import { startAgent } from "../../gateway-agent/src/agent.ts";
-import type { CommandResult, CommandRunner, DaemonHandle, RunOptions } from "../../gateway-agent/src/commands/runner.ts";
+import type {
+  CommandResult,
+  CommandRunner,
+  DaemonHandle,
+  RunOptions,
+} from "../../gateway-agent/src/commands/runner.ts";
 import { silentLogger } from "../../gateway-agent/src/log.ts";
 import { benchAgentConfig } from "./agent.ts";
 

@@ -1,6 +1,11 @@
 import { writeFileSync } from "node:fs";
 import path from "node:path";
-import type { CommandResult, CommandRunner, DaemonHandle, RunOptions } from "../../gateway-agent/src/commands/runner.ts";
+import type {
+  CommandResult,
+  CommandRunner,
+  DaemonHandle,
+  RunOptions,
+} from "../../gateway-agent/src/commands/runner.ts";
 import { parseConfig } from "../../gateway-agent/src/config/load.ts";
 import type { AgentConfig } from "../../gateway-agent/src/config/schema.ts";
 import { keyPairFor } from "./wgkeys.ts";
@@ -85,11 +90,16 @@ export class BenchHostRunner implements CommandRunner {
     const j = a.join(" ");
     if (j.startsWith("ip -d -j link show dev ")) {
       const l = this.links.get(a[6]!);
-      return l ? ok(JSON.stringify([{ linkinfo: { info_kind: l.kind, info_data: l.data } }])) : fail(`Device "${a[6]}" does not exist.`);
+      return l
+        ? ok(JSON.stringify([{ linkinfo: { info_kind: l.kind, info_data: l.data } }]))
+        : fail(`Device "${a[6]}" does not exist.`);
     }
     if (j.startsWith("ip link add dev ")) {
       const kind = a[6]!;
-      this.links.set(a[4]!, { kind, data: kind === "vxlan" ? { id: Number(a[8]), local6: a[10], port: Number(a[12]), link: a[14] } : {} });
+      this.links.set(a[4]!, {
+        kind,
+        data: kind === "vxlan" ? { id: Number(a[8]), local6: a[10], port: Number(a[12]), link: a[14] } : {},
+      });
       return ok();
     }
     if (a[0] === "wg" && a[1] === "show") {
@@ -160,7 +170,16 @@ export class BenchHostRunner implements CommandRunner {
       return ok();
     }
     if (j.startsWith("bridge -j fdb show dev ")) {
-      return ok(JSON.stringify([...(this.fdb.get(a[5]!) ?? [])].map((dst) => ({ mac: "00:00:00:00:00:00", dst, viaIf: a[5]!.replace(/^vx-/, "wg-"), state: "permanent" }))));
+      return ok(
+        JSON.stringify(
+          [...(this.fdb.get(a[5]!) ?? [])].map((dst) => ({
+            mac: "00:00:00:00:00:00",
+            dst,
+            viaIf: a[5]!.replace(/^vx-/, "wg-"),
+            state: "permanent",
+          })),
+        ),
+      );
     }
     return ok();
   }

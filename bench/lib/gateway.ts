@@ -84,7 +84,10 @@ export class BenchGateway {
   static connect(base: URL, gateway: string, domain: string, options: BenchGatewayOptions = {}): Promise<BenchGateway> {
     const url = new URL(`/api/v1/gateways/${gateway}/domains/${domain}/socket`, base);
     url.protocol = "ws:";
-    const ws = new WebSocket(url, { headers: { Authorization: `Bearer ${BENCH_TOKENS[gateway]}` }, perMessageDeflate: false });
+    const ws = new WebSocket(url, {
+      headers: { Authorization: `Bearer ${BENCH_TOKENS[gateway]}` },
+      perMessageDeflate: false,
+    });
     const gw = new BenchGateway(ws, options, gateway);
     return new Promise((resolve, reject) => {
       ws.once("open", () => {

@@ -44,10 +44,16 @@ export interface LoadResult extends LatencySummary {
 
 export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   const { base, concurrency } = options;
-  const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency, maxFreeSockets: concurrency, scheduling: "fifo" });
+  const agent = new http.Agent({
+    keepAlive: true,
+    maxSockets: concurrency,
+    maxFreeSockets: concurrency,
+    scheduling: "fifo",
+  });
   const sockets = new WeakSet<Socket>();
   let connections = 0;
-  const capacity = options.maxRequests ?? Math.max(1_000_000, Math.ceil(((options.durationMs ?? 10_000) / 1000) * 50_000));
+  const capacity =
+    options.maxRequests ?? Math.max(1_000_000, Math.ceil(((options.durationMs ?? 10_000) / 1000) * 50_000));
   const latency = new Float64Array(Math.min(capacity, 5_000_000));
   const starts = options.keepSamples ? new Float64Array(latency.length) : undefined;
   const statuses: Record<string, number> = {};

@@ -49,7 +49,11 @@ async function withNewWorkerd<T>(start: () => Promise<T>): Promise<{ value: T; p
   return { value, pid };
 }
 
-export async function startBenchEdge(domains: string[], gateways: string[], persist = true): Promise<Served & { edge: LocalEdge }> {
+export async function startBenchEdge(
+  domains: string[],
+  gateways: string[],
+  persist = true,
+): Promise<Served & { edge: LocalEdge }> {
   buildBenchEdge();
   const persistDir = persist ? benchTemp("edge") : undefined;
   const { value: edge, pid } = await withNewWorkerd(() =>
@@ -84,7 +88,10 @@ export async function startReferenceWorker(kind: "constant" | "upsert"): Promise
       compatibilityDate: defaults.compatibilityDate,
       compatibilityFlags: defaults.compatibilityFlags,
       ...(kind === "upsert"
-        ? { durableObjects: { KEY_STORE: { className: "KeyStore", useSQLite: true } }, durableObjectsPersist: persistDir }
+        ? {
+            durableObjects: { KEY_STORE: { className: "KeyStore", useSQLite: true } },
+            durableObjectsPersist: persistDir,
+          }
         : {}),
       cf: false,
       host: "127.0.0.1",

@@ -95,8 +95,23 @@ export async function run(ctx: BenchContext): Promise<SuiteResult> {
           ? `EXTRAPOLATED from ${sample} keys measured on top of ${n - sample} (${sampleMs.toFixed(0)} ms, ${singleSpawnsSample} spawns); ~${Math.round(singleSpawns)} spawns`
           : `${singleSpawnsSample} spawns, measured`,
       });
-      rows.push({ suite: "batching", figure: `speed-up batched vs one-per-key at ${n.toLocaleString("en")}`, value: ratio, unit: "x" });
-      if (n === 10_000) targets.push(target("batching", "batched vs one-per-key at 10,000 keys (x faster)", ratio, ">=", 20, extrapolated ? "one-per-key extrapolated from a 1,000-key sample" : undefined));
+      rows.push({
+        suite: "batching",
+        figure: `speed-up batched vs one-per-key at ${n.toLocaleString("en")}`,
+        value: ratio,
+        unit: "x",
+      });
+      if (n === 10_000)
+        targets.push(
+          target(
+            "batching",
+            "batched vs one-per-key at 10,000 keys (x faster)",
+            ratio,
+            ">=",
+            20,
+            extrapolated ? "one-per-key extrapolated from a 1,000-key sample" : undefined,
+          ),
+        );
       data[n] = { batchedMs, batchedSpawns, sampleMs, sample, singleSpawnsSample, singleMs, ratio, counts };
       ctx.log(`batching ${n}: ${JSON.stringify(data[n])}`);
 

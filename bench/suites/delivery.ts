@@ -34,7 +34,13 @@ export async function run(ctx: BenchContext): Promise<SuiteResult> {
   ];
   const runs: Record<"sequential" | "burst", Run[]> = { sequential: [], burst: [] };
   try {
-    await runLoad({ base: edge.url, path: "/api/v1/wg/key/exchange", concurrency: 16, maxRequests: 1_000, body: (i) => exchangeBody("ffmuc_warm", benchKey("dwarm", i)) });
+    await runLoad({
+      base: edge.url,
+      path: "/api/v1/wg/key/exchange",
+      concurrency: 16,
+      maxRequests: 1_000,
+      body: (i) => exchangeBody("ffmuc_warm", benchKey("dwarm", i)),
+    });
     const reps = ctx.quick ? Math.min(ctx.reps, 3) : ctx.reps;
     for (let r = 0; r < reps; r++) {
       for (const kind of ["sequential", "burst"] as const) {
@@ -85,7 +91,9 @@ export async function run(ctx: BenchContext): Promise<SuiteResult> {
           afterAnswerP50: summarize(afterAnswer).p50,
         };
         runs[kind].push(run);
-        ctx.log(`delivery ${kind} rep ${r + 1}: ${answered200} ok, received ${run.received.join("/")}, p50 ${s.p50.toFixed(1)} p99 ${s.p99.toFixed(1)} max ${s.max.toFixed(1)} ms`);
+        ctx.log(
+          `delivery ${kind} rep ${r + 1}: ${answered200} ok, received ${run.received.join("/")}, p50 ${s.p50.toFixed(1)} p99 ${s.p99.toFixed(1)} max ${s.max.toFixed(1)} ms`,
+        );
       }
     }
   } finally {
@@ -100,7 +108,10 @@ export async function run(ctx: BenchContext): Promise<SuiteResult> {
     const p99 = median(rs.map((r) => r.p99));
     rows.push({
       suite: "delivery",
-      figure: kind === "sequential" ? `registration -> frame, ${SEQUENTIAL} sequential POSTs` : `registration -> frame, burst of ${BURST} (${IN_FLIGHT} in flight)`,
+      figure:
+        kind === "sequential"
+          ? `registration -> frame, ${SEQUENTIAL} sequential POSTs`
+          : `registration -> frame, burst of ${BURST} (${IN_FLIGHT} in flight)`,
       value: median(rs.map((r) => r.answered200)),
       unit: "answered 200",
       p50: median(rs.map((r) => r.p50)),
@@ -108,8 +119,12 @@ export async function run(ctx: BenchContext): Promise<SuiteResult> {
       max: median(rs.map((r) => r.max)),
       note: `received per gateway ${rs.map((r) => r.received.join("/")).join(", ")}; HTTP p99 ${median(rs.map((r) => r.httpP99)).toFixed(1)} ms; frame - answer p50 ${median(rs.map((r) => r.afterAnswerP50)).toFixed(2)} ms`,
     });
-    targets.push(target("delivery", `${kind}: p99 registration -> frame, ms`, p99, "<=", kind === "sequential" ? 50 : 250));
-    targets.push(target("delivery", `${kind}: lost (answered 200, never received), all runs, both gateways`, lost, "==", 0));
+    targets.push(
+      target("delivery", `${kind}: p99 registration -> frame, ms`, p99, "<=", kind === "sequential" ? 50 : 250),
+    );
+    targets.push(
+      target("delivery", `${kind}: lost (answered 200, never received), all runs, both gateways`, lost, "==", 0),
+    );
   }
   return { rows, targets, data: runs };
 }

@@ -42,7 +42,14 @@ async function measure(
 ): Promise<Measured & { raw: LoadResult }> {
   const cpu0 = server.pid ? cpuMsOf(server.pid) : Number.NaN;
   const foreign = foreignLoadMeter();
-  const raw = await runLoad({ base: server.url, path, concurrency, durationMs, body, ...(maxRequests ? { maxRequests } : {}) });
+  const raw = await runLoad({
+    base: server.url,
+    path,
+    concurrency,
+    durationMs,
+    body,
+    ...(maxRequests ? { maxRequests } : {}),
+  });
   const cpu = server.pid ? cpuMsOf(server.pid) - cpu0 : Number.NaN;
   const foreignCores = foreign();
   // Repeatable only when the request bodies may be sent again (not for new-key runs).
@@ -79,7 +86,9 @@ export async function run(ctx: BenchContext): Promise<SuiteResult> {
   const constant = await startReferenceWorker("constant");
   const upsert = await startReferenceWorker("upsert");
   const node = await startNodeHttp();
-  ctx.log(`edge ${edge.url.href} (workerd pid ${edge.pid}), constant pid ${constant.pid}, upsert pid ${upsert.pid}, node pid ${node.pid}`);
+  ctx.log(
+    `edge ${edge.url.href} (workerd pid ${edge.pid}), constant pid ${constant.pid}, upsert pid ${upsert.pid}, node pid ${node.pid}`,
+  );
   const series: Series = new Map();
   const ratios = new Map<string, number[]>();
   const ratio = (name: string, v: number): void => {
@@ -93,7 +102,9 @@ export async function run(ctx: BenchContext): Promise<SuiteResult> {
     await measure(constant, "/", 16, warmMs, (i) => exchangeBody("ffmuc_warm", benchKey("warm-c", i)));
     await measure(upsert, "/", 16, warmMs, (i) => exchangeBody("ffmuc_warm", benchKey("warm-u", i)));
     await measure(node, "/", 16, warmMs, () => "x");
-    await measure(edge, "/api/v1/wg/key/exchange", 16, warmMs, (i) => exchangeBody("ffmuc_warm", benchKey("warm-e", i)));
+    await measure(edge, "/api/v1/wg/key/exchange", 16, warmMs, (i) =>
+      exchangeBody("ffmuc_warm", benchKey("warm-e", i)),
+    );
 
     for (let r = 0; r < reps; r++) {
       ctx.log(`edge: repetition ${r + 1}/${reps}`);
@@ -130,7 +141,7 @@ export async function run(ctx: BenchContext): Promise<SuiteResult> {
           push(series, `edge-v${v}-new/${c}`, m);
           perRep.set(`edge-v${v}-new/${c}`, m.rps);
         }
-        let totalNew = CONCURRENCY.reduce((n, c) => n + (series.get(`edge-v${v}-new/${c}`)!.at(-1)!.requests), 0);
+        let totalNew = CONCURRENCY.reduce((n, c) => n + series.get(`edge-v${v}-new/${c}`)!.at(-1)!.requests, 0);
         if (registered.length < KEY_SET) {
           const label = `t${v}/${r}`;
           const topUp = KEY_SET - registered.length;
@@ -140,7 +151,9 @@ export async function run(ctx: BenchContext): Promise<SuiteResult> {
         }
         for (const c of CONCURRENCY) {
           const offset = (c * 7919) % registered.length;
-          const m = await measure(edge, path, c, D, (i) => exchangeBody(domain, registered[(offset + i) % registered.length]!));
+          const m = await measure(edge, path, c, D, (i) =>
+            exchangeBody(domain, registered[(offset + i) % registered.length]!),
+          );
           if (m.ok !== m.requests) checks.push(`v${v} repeated c=${c}: ${m.requests - m.ok} not 200`);
           push(series, `edge-v${v}-repeated/${c}`, m);
           perRep.set(`edge-v${v}-repeated/${c}`, m.rps);
@@ -162,7 +175,10 @@ export async function run(ctx: BenchContext): Promise<SuiteResult> {
       }
       for (const v of [1, 2]) {
         for (const c of [16, 64]) {
-          ratio(`v${v} repeated / constant @${c}`, perRep.get(`edge-v${v}-repeated/${c}`)! / perRep.get(`constant/${c}`)!);
+          ratio(
+            `v${v} repeated / constant @${c}`,
+            perRep.get(`edge-v${v}-repeated/${c}`)! / perRep.get(`constant/${c}`)!,
+          );
           ratio(`v${v} new / upsert @${c}`, perRep.get(`edge-v${v}-new/${c}`)! / perRep.get(`upsert/${c}`)!);
         }
         for (const kind of ["new", "repeated"]) {
@@ -218,6 +234,19 @@ export async function run(ctx: BenchContext): Promise<SuiteResult> {
     const bound = name.includes("repeated /") ? 0.7 : name.includes("new /") ? 0.8 : 0.9;
     targets.push(target("edge", name, m, ">=", bound, `per-run ratios ${values.map((x) => x.toFixed(2)).join(", ")}`));
   }
-  targets.push(target("edge", "lost or non-200 registrations (checks failed)", checks.length, "==", 0, checks.join("; ") || undefined));
-  return { rows, targets, data: { series: Object.fromEntries(series), summary, ratios: Object.fromEntries(ratios), checks } };
+  targets.push(
+    target(
+      "edge",
+      "lost or non-200 registrations (checks failed)",
+      checks.length,
+      "==",
+      0,
+      checks.join("; ") || undefined,
+    ),
+  );
+  return {
+    rows,
+    targets,
+    data: { series: Object.fromEntries(series), summary, ratios: Object.fromEntries(ratios), checks },
+  };
 }

@@ -27,7 +27,14 @@ export async function run(ctx: BenchContext): Promise<SuiteResult> {
   const skip = netnsAvailable();
   if (skip) throw new Error(`install suite ${skip}`);
   const reps = ctx.quick ? 1 : Math.min(ctx.reps, 3);
-  const runs: Array<{ totalMs: number; postsMs: number; spawns: number; batches: number; counts: ReturnType<typeof installedCounts>; ok: number }> = [];
+  const runs: Array<{
+    totalMs: number;
+    postsMs: number;
+    spawns: number;
+    batches: number;
+    counts: ReturnType<typeof installedCounts>;
+    ok: number;
+  }> = [];
   for (let r = 0; r < reps; r++) {
     const domain = "ffmuc_inst";
     const suffix = `bi${process.pid % 10000}`;
@@ -70,7 +77,14 @@ export async function run(ctx: BenchContext): Promise<SuiteResult> {
         const totalMs = commits.find((c) => c.seq >= load.ok)!.at - t0;
         await agent.idle();
         const counts = installedCounts(ns, wgIf, vxIf);
-        const run = { totalMs, postsMs, spawns: runner.spawns - spawns0, batches: commits.length - commits0, counts, ok: load.ok };
+        const run = {
+          totalMs,
+          postsMs,
+          spawns: runner.spawns - spawns0,
+          batches: commits.length - commits0,
+          counts,
+          ok: load.ok,
+        };
         runs.push(run);
         ctx.log(`install rep ${r + 1}: ${JSON.stringify(run)}`);
       } finally {
@@ -96,7 +110,13 @@ export async function run(ctx: BenchContext): Promise<SuiteResult> {
     ],
     targets: [
       target("install", `${BURST} burst first POST -> last installed, ms`, total, "<=", 5_000),
-      target("install", "keys answered 200 but not installed (peer, route, FDB)", runs.reduce((n, r) => n + (r.ok - Math.min(r.counts.peers, r.counts.routes, r.counts.fdb)), 0), "==", 0),
+      target(
+        "install",
+        "keys answered 200 but not installed (peer, route, FDB)",
+        runs.reduce((n, r) => n + (r.ok - Math.min(r.counts.peers, r.counts.routes, r.counts.fdb)), 0),
+        "==",
+        0,
+      ),
     ],
     data: { runs },
   };

@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
-import { WebSocketServer, type WebSocket } from "ws";
+import { type WebSocket, WebSocketServer } from "ws";
 import { BenchHostRunner } from "../lib/agent.ts";
 import { BenchGateway } from "../lib/gateway.ts";
 import { benchKey, exchangeBody } from "../lib/keys.ts";
@@ -35,12 +35,21 @@ function sqliteFiles(dir: string): Array<{ file: string; bytes: number }> {
   return out;
 }
 
-async function edgeStorage(ctx: BenchContext): Promise<{ perTenThousand: number; files: Array<{ file: string; bytes: number }> }> {
+async function edgeStorage(
+  ctx: BenchContext,
+): Promise<{ perTenThousand: number; files: Array<{ file: string; bytes: number }> }> {
   const edge = await startBenchEdge(["ffmuc_empty", "ffmuc_tenk"], ["gw01", "gw02"]);
   const persistDir = edge.persistDir!;
   const gws: BenchGateway[] = [];
-  for (const d of ["ffmuc_empty", "ffmuc_tenk"]) for (const g of ["gw01", "gw02"]) gws.push(await BenchGateway.connect(edge.url, g, d, { track: false }));
-  await runLoad({ base: edge.url, path: "/api/v1/wg/key/exchange", concurrency: 64, maxRequests: 10_000, body: (i) => exchangeBody("ffmuc_tenk", benchKey("storage", i)) });
+  for (const d of ["ffmuc_empty", "ffmuc_tenk"])
+    for (const g of ["gw01", "gw02"]) gws.push(await BenchGateway.connect(edge.url, g, d, { track: false }));
+  await runLoad({
+    base: edge.url,
+    path: "/api/v1/wg/key/exchange",
+    concurrency: 64,
+    maxRequests: 10_000,
+    body: (i) => exchangeBody("ffmuc_tenk", benchKey("storage", i)),
+  });
   await until(() => gws[2]!.adds >= 10_000 && gws[3]!.adds >= 10_000, "frames", 30_000);
   await sleep(200);
   for (const g of gws) await g.close();
@@ -52,10 +61,15 @@ async function edgeStorage(ctx: BenchContext): Promise<{ perTenThousand: number;
   const empty = dbs[0]?.bytes ?? 0;
   const tenk = dbs.at(-1)?.bytes ?? 0;
   ctx.log(`edge storage: ${JSON.stringify(files.map((f) => [path.basename(f.file), f.bytes]))}`);
-  return { perTenThousand: tenk - empty, files: files.map((f) => ({ file: path.relative(persistDir, f.file), bytes: f.bytes })) };
+  return {
+    perTenThousand: tenk - empty,
+    files: files.map((f) => ({ file: path.relative(persistDir, f.file), bytes: f.bytes })),
+  };
 }
 
-async function agentRss(ctx: BenchContext): Promise<Array<{ keys: number; node: string; rss: number; heapUsed: number; rssAfterGc: number; peers: number }>> {
+async function agentRss(
+  ctx: BenchContext,
+): Promise<Array<{ keys: number; node: string; rss: number; heapUsed: number; rssAfterGc: number; peers: number }>> {
   const domain = "ffmuc_mem";
   const wss = new WebSocketServer({ host: "127.0.0.1", port: 0 });
   await new Promise((r) => wss.once("listening", r));
@@ -67,7 +81,17 @@ async function agentRss(ctx: BenchContext): Promise<Array<{ keys: number; node: 
     ws.on("message", (data) => {
       const f = JSON.parse(data.toString());
       if (f.type === "hello") {
-        ws.send(JSON.stringify({ type: "welcome", v: 1, domain, gateway: "gw01", mode: "snapshot", head: 0, variant: "wgkex" }));
+        ws.send(
+          JSON.stringify({
+            type: "welcome",
+            v: 1,
+            domain,
+            gateway: "gw01",
+            mode: "snapshot",
+            head: 0,
+            variant: "wgkex",
+          }),
+        );
         ws.send(JSON.stringify({ type: "snapshot", head: 0, keys: [], done: true }));
       }
       if (f.type === "ack") acked = Math.max(acked, f.seq);
@@ -90,15 +114,26 @@ async function agentRss(ctx: BenchContext): Promise<Array<{ keys: number; node: 
   });
   const child = fork(
     childPath,
-    [JSON.stringify({ gateway: "gw01", edgeUrl: `http://127.0.0.1:${port}`, token: "t", dir, domains: [{ name: domain, suffix: "mem", port: 40031, vni: 7 }] })],
+    [
+      JSON.stringify({
+        gateway: "gw01",
+        edgeUrl: `http://127.0.0.1:${port}`,
+        token: "t",
+        dir,
+        domains: [{ name: domain, suffix: "mem", port: 40031, vni: 7 }],
+      }),
+    ],
     { execPath: SYSTEM_NODE, execArgv: ["--expose-gc"], stdio: ["ignore", "inherit", "inherit", "ipc"] },
   );
   // The simulated host lives here, like a kernel outside the agent: its peers are not agent memory.
   const host = new BenchHostRunner();
   child.on("message", (m: { type: string; id: number; argv: string[]; options: Record<string, unknown> }) => {
-    if (m.type === "run") void host.run(m.argv, m.options).then((result) => child.send({ type: "result", id: m.id, result }));
+    if (m.type === "run")
+      void host.run(m.argv, m.options).then((result) => child.send({ type: "result", id: m.id, result }));
     if (m.type === "daemon") {
-      void host.startDaemon(m.argv).then(() => child.send({ type: "result", id: m.id, result: { code: 0, stdout: "", stderr: "" } }));
+      void host
+        .startDaemon(m.argv)
+        .then(() => child.send({ type: "result", id: m.id, result: { code: 0, stdout: "", stderr: "" } }));
     }
   });
   const peersOnHost = (): number => {
@@ -117,7 +152,8 @@ async function agentRss(ctx: BenchContext): Promise<Array<{ keys: number; node: 
       child.on("message", on);
       child.send({ type: "stats", gc });
     });
-  const out: Array<{ keys: number; node: string; rss: number; heapUsed: number; rssAfterGc: number; peers: number }> = [];
+  const out: Array<{ keys: number; node: string; rss: number; heapUsed: number; rssAfterGc: number; peers: number }> =
+    [];
   try {
     await until(() => socket !== undefined && acked === 0, "agent connection", 20_000);
     await sleep(300);
@@ -135,7 +171,14 @@ async function agentRss(ctx: BenchContext): Promise<Array<{ keys: number; node: 
       await sleep(500);
       const before = await stats(false);
       const after = await stats(true);
-      out.push({ keys: target, node: (after as { node?: string }).node ?? "?", rss: before.rss, heapUsed: after.heapUsed, rssAfterGc: after.rss, peers: after.peers });
+      out.push({
+        keys: target,
+        node: (after as { node?: string }).node ?? "?",
+        rss: before.rss,
+        heapUsed: after.heapUsed,
+        rssAfterGc: after.rss,
+        peers: after.peers,
+      });
       ctx.log(`agent memory at ${target}: ${JSON.stringify(out.at(-1))}`);
     }
   } finally {
@@ -152,12 +195,25 @@ export async function run(ctx: BenchContext): Promise<SuiteResult> {
   const rows: Row[] = [];
   const targets: Target[] = [];
   const storage = await edgeStorage(ctx);
-  rows.push({ suite: "memory", figure: "edge SQLite bytes per 10,000 registrations (v1, 2 gateways acking)", value: storage.perTenThousand, unit: "bytes", note: `${Math.round(storage.perTenThousand / 10_000)} bytes/key` });
+  rows.push({
+    suite: "memory",
+    figure: "edge SQLite bytes per 10,000 registrations (v1, 2 gateways acking)",
+    value: storage.perTenThousand,
+    unit: "bytes",
+    note: `${Math.round(storage.perTenThousand / 10_000)} bytes/key`,
+  });
   const rss = await agentRss(ctx);
   for (const r of rss) {
-    rows.push({ suite: "memory", figure: `agent RSS with ${r.keys.toLocaleString("en")} registrations`, value: r.rss / 2 ** 20, unit: "MiB", note: `node ${r.node}; after GC ${Math.round(r.rssAfterGc / 2 ** 20)} MiB, heap used ${Math.round(r.heapUsed / 2 ** 20)} MiB; ${r.peers} peers on the simulated host (in the parent, like a kernel)` });
+    rows.push({
+      suite: "memory",
+      figure: `agent RSS with ${r.keys.toLocaleString("en")} registrations`,
+      value: r.rss / 2 ** 20,
+      unit: "MiB",
+      note: `node ${r.node}; after GC ${Math.round(r.rssAfterGc / 2 ** 20)} MiB, heap used ${Math.round(r.heapUsed / 2 ** 20)} MiB; ${r.peers} peers on the simulated host (in the parent, like a kernel)`,
+    });
   }
   const at100k = rss.find((r) => r.keys === 100_000);
-  if (at100k) targets.push(target("memory", "agent RSS at 100,000 registrations, MiB", at100k.rss / 2 ** 20, "<=", 150));
+  if (at100k)
+    targets.push(target("memory", "agent RSS at 100,000 registrations, MiB", at100k.rss / 2 ** 20, "<=", 150));
   return { rows, targets, data: { storage, rss } };
 }

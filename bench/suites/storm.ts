@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { type Agent, startAgent } from "../../gateway-agent/src/agent.ts";
 import { silentLogger } from "../../gateway-agent/src/log.ts";
-import { BenchHostRunner, type BenchDomain, benchAgentConfig } from "../lib/agent.ts";
+import { type BenchDomain, BenchHostRunner, benchAgentConfig } from "../lib/agent.ts";
 import { BENCH_TOKENS } from "../lib/gateway.ts";
 import { benchKey, exchangeBody } from "../lib/keys.ts";
 import { runLoad } from "../lib/load.ts";
@@ -27,8 +27,16 @@ export async function run(ctx: BenchContext): Promise<SuiteResult> {
   const nodes = ctx.quick ? 10_000 : 50_000;
   const seconds = ctx.quick ? 15 : 60;
   const total = RATE * seconds;
-  const domains: BenchDomain[] = Array.from({ length: 19 }, (_, i) => ({ name: `ffmuc_s${String(i).padStart(2, "0")}`, suffix: `s${String(i).padStart(2, "0")}`, port: 40100 + i, vni: 1000 + i }));
-  const edge = await startBenchEdge(domains.map((d) => d.name), GATEWAYS);
+  const domains: BenchDomain[] = Array.from({ length: 19 }, (_, i) => ({
+    name: `ffmuc_s${String(i).padStart(2, "0")}`,
+    suffix: `s${String(i).padStart(2, "0")}`,
+    port: 40100 + i,
+    vni: 1000 + i,
+  }));
+  const edge = await startBenchEdge(
+    domains.map((d) => d.name),
+    GATEWAYS,
+  );
   const dirs: string[] = [];
   const agents: Agent[] = [];
   const runners: BenchHostRunner[] = [];
@@ -39,7 +47,12 @@ export async function run(ctx: BenchContext): Promise<SuiteResult> {
       const runner = new BenchHostRunner();
       runner.stamp = true;
       runners.push(runner);
-      agents.push(await startAgent(benchAgentConfig({ gateway: gw, edgeUrl: edge.url.href, token: BENCH_TOKENS[gw]!, dir, domains }), { runner, logger: silentLogger, timers: false }));
+      agents.push(
+        await startAgent(
+          benchAgentConfig({ gateway: gw, edgeUrl: edge.url.href, token: BENCH_TOKENS[gw]!, dir, domains }),
+          { runner, logger: silentLogger, timers: false },
+        ),
+      );
     }
     await sleep(2_000); // 76 sockets welcomed, empty snapshots applied
     const due = new Float64Array(total);
@@ -83,8 +96,10 @@ export async function run(ctx: BenchContext): Promise<SuiteResult> {
     }
     const s = summarize(latencies);
     const lost = missing();
-    const notOk = total - okKeys.size - (total - nodes > 0 ? total - nodes : 0);
-    ctx.log(`storm: ${total} requests in ${sendMs.toFixed(0)} ms (${load.rps.toFixed(0)}/s achieved), ${okKeys.size} distinct nodes ok, lost ${lost}, p50 ${s.p50.toFixed(0)} p99 ${s.p99.toFixed(0)} max ${s.max.toFixed(0)} ms`);
+    const notOk = total - okKeys.size - Math.max(total - nodes, 0);
+    ctx.log(
+      `storm: ${total} requests in ${sendMs.toFixed(0)} ms (${load.rps.toFixed(0)}/s achieved), ${okKeys.size} distinct nodes ok, lost ${lost}, p50 ${s.p50.toFixed(0)} p99 ${s.p99.toFixed(0)} max ${s.max.toFixed(0)} ms`,
+    );
     return {
       rows: [
         {
