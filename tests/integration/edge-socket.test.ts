@@ -48,6 +48,17 @@ describe("the edge in workerd, reached over real sockets", () => {
     await gw.close();
   });
 
+  it("reciprocates a gateway's close at once: the Node client sees a clean 1000, not a 1006 after a timeout", async () => {
+    const e = await edge();
+    const gw = await RawGateway.connect(e.url, "gw01", DOMAIN, TEST_TOKENS.gw01);
+    gw.hello(0);
+    await gw.until(() => gw.frames.some((f) => f.type === "welcome"), "welcome");
+    const started = performance.now();
+    await gw.close();
+    expect(gw.closed?.code).toBe(1000);
+    expect(performance.now() - started).toBeLessThan(2000);
+  });
+
   it("loses nothing across a gateway disconnect: what it missed is replayed on resume", async () => {
     const e = await edge();
     const gw = await RawGateway.connect(e.url, "gw02", DOMAIN, TEST_TOKENS.gw02);
