@@ -15,7 +15,7 @@ import { type DomainStatus, REGISTRATION_KINDS, REJECTION_KINDS } from "../stats
 import { KeyLimiter } from "./key-limiter.ts";
 import { migrate } from "./migrations.ts";
 import { ALL_GATEWAYS, type Change, framesFor, includes, replayOp } from "./peer-ops.ts";
-import { type GatewayRow, type RegistrationRow, RegistryStore, stateOf } from "./store.ts";
+import { type GatewayEventRow, type GatewayRow, type RegistrationRow, RegistryStore, stateOf } from "./store.ts";
 
 export interface RegisterInput {
   domain: string;
@@ -246,16 +246,9 @@ export class DomainRegistry extends DurableObject<Env> {
     return true;
   }
 
-  private recordEvent(
-    publicKey: string,
-    gateway: string,
-    kind: "failed" | "removed",
-    reason: string,
-    at: number,
-    seq: number,
-  ): void {
-    this.store.recordEvent(publicKey, gateway, kind, reason, at, seq);
-    this.eventKeys.add(publicKey);
+  private recordEvent(event: GatewayEventRow & { public_key: string }): void {
+    this.store.recordEvent(event);
+    this.eventKeys.add(event.public_key);
   }
 
   private candidates(): GatewayCandidate[] {
@@ -435,7 +428,7 @@ export class DomainRegistry extends DurableObject<Env> {
         this.ackTimer ??= setTimeout(() => this.flushAcks(), ACK_FLUSH_MS);
         for (const failure of frame.failed ?? []) {
           const row = this.store.registration(failure.public_key);
-          if (row) this.recordEvent(failure.public_key, gateway, "failed", failure.reason, now, row.seq);
+          if (row) this.recordEvent({ ...failure, gateway, kind: "failed", at: now, seq: row.seq });
         }
         return;
       }
@@ -464,7 +457,7 @@ export class DomainRegistry extends DurableObject<Env> {
         for (const entry of frame.entries) {
           const row = this.store.registration(entry.public_key);
           if (row && row.removed_at === null) {
-            this.recordEvent(entry.public_key, gateway, "removed", entry.reason, entry.at, row.seq);
+            this.recordEvent({ ...entry, gateway, kind: "removed", seq: row.seq });
           }
         }
         return;

@@ -32,7 +32,7 @@ export interface GatewayRow {
 export interface GatewayEventRow {
   gateway: string;
   kind: "failed" | "removed";
-  reason: string | null;
+  reason: string;
   at: number;
   seq: number;
 }
@@ -143,14 +143,14 @@ export class RegistryStore {
     return this.all<{ public_key: string }>("SELECT DISTINCT public_key FROM gateway_events").map((r) => r.public_key);
   }
 
-  recordEvent(
-    publicKey: string,
-    gateway: string,
-    kind: "failed" | "removed",
-    reason: string,
-    at: number,
-    seq: number,
-  ): void {
+  recordEvent({
+    public_key: publicKey,
+    gateway,
+    kind,
+    reason,
+    at,
+    seq,
+  }: GatewayEventRow & { public_key: string }): void {
     this.sql.exec(
       `INSERT INTO gateway_events (public_key, gateway, kind, reason, at, seq) VALUES (?, ?, ?, ?, ?, ?)
        ON CONFLICT (public_key, gateway) DO UPDATE SET kind = excluded.kind, reason = excluded.reason, at = excluded.at, seq = excluded.seq`,
