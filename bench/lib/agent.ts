@@ -8,6 +8,7 @@ import type {
 } from "../../gateway-agent/src/commands/runner.ts";
 import { parseConfig } from "../../gateway-agent/src/config/load.ts";
 import type { AgentConfig } from "../../gateway-agent/src/config/schema.ts";
+import { type SimHost, SimHostRunner } from "../../gateway-agent/test/helpers/sim-host.ts";
 import { keyPairFor } from "./wgkeys.ts";
 
 export interface BenchDomain {
@@ -53,134 +54,47 @@ ${domains}
 `);
 }
 
-const ok = (stdout = ""): CommandResult => ({ code: 0, stdout, stderr: "" });
-const fail = (stderr: string): CommandResult => ({ code: 1, stdout: "", stderr });
-
 /**
- * The agent's command layer recording instead of spawning: answers the commands the agent
- * issues (wg, ip, bridge) from an in-memory host, keeps no call log (so it costs the agent
- * no memory per call), counts would-be spawns, and stamps when each key's install finished
- * (its FDB batch, the last of the three steps, ran).
+ * The agent's command layer recording instead of spawning: the agent tests' simulated host
+ * (no call log, so it costs no memory per call), plus a stamp of when each key's install
+ * finished (its FDB batch, the last of the three steps, ran).
  */
 export class BenchHostRunner implements CommandRunner {
-  spawns = 0;
-  readonly links = new Map<string, { kind: string; data: Record<string, unknown> }>();
-  /** wg interface -> key -> allowed ip */
-  readonly peers = new Map<string, Map<string, string>>();
-  readonly routes = new Map<string, Set<string>>();
-  readonly fdb = new Map<string, Set<string>>();
+  readonly #inner = new SimHostRunner();
+  readonly host: SimHost = this.#inner.host;
   /** Keys whose `wg set` ran but whose FDB batch has not yet: wg interface -> keys. */
-  private readonly pending = new Map<string, string[]>();
+  readonly #pending = new Map<string, string[]>();
   /** key -> performance.now() when its install completed (first time), when stamping. */
   readonly installedAt = new Map<string, number>();
   stamp = false;
 
+  get spawns(): number {
+    return this.#inner.spawns;
+  }
+
   async run(argv: readonly string[], options: RunOptions = {}): Promise<CommandResult> {
-    this.spawns++;
-    return this.handle(argv, options.stdin);
+    const result = await this.#inner.run(argv, options);
+    if (this.stamp && result.code === 0) this.#track(argv, options.stdin);
+    return result;
   }
 
-  async startDaemon(argv: readonly string[]): Promise<DaemonHandle> {
-    this.spawns++;
-    this.links.set(argv[argv.length - 1]!, { kind: "tun", data: {} });
-    return { pid: undefined, exited: new Promise<number>(() => {}), kill() {} };
+  startDaemon(argv: readonly string[]): Promise<DaemonHandle> {
+    return this.#inner.startDaemon(argv);
   }
 
-  private handle(a: readonly string[], stdin: string | undefined): CommandResult {
-    const j = a.join(" ");
-    if (j.startsWith("ip -d -j link show dev ")) {
-      const l = this.links.get(a[6]!);
-      return l
-        ? ok(JSON.stringify([{ linkinfo: { info_kind: l.kind, info_data: l.data } }]))
-        : fail(`Device "${a[6]}" does not exist.`);
+  #track(argv: readonly string[], stdin: string | undefined): void {
+    if (argv[0] === "wg" && argv[1] === "set") {
+      const pending = this.#pending.get(argv[2]!) ?? [];
+      this.#pending.set(argv[2]!, pending);
+      for (let i = 3; i < argv.length; i++)
+        if (argv[i] === "peer" && argv[i + 2] !== "remove") pending.push(argv[i + 1]!);
+    } else if (argv.join(" ") === "bridge -force -batch -") {
+      // "fdb append 00:…:00 dev vx-… dst <ll> via wg-…": the last field names the wg interface.
+      const wgDev = (stdin ?? "").split("\n").find(Boolean)?.split(" ")[8];
+      if (wgDev === undefined) return;
+      const now = performance.now();
+      for (const key of this.#pending.get(wgDev) ?? []) if (!this.installedAt.has(key)) this.installedAt.set(key, now);
+      this.#pending.set(wgDev, []);
     }
-    if (j.startsWith("ip link add dev ")) {
-      const kind = a[6]!;
-      this.links.set(a[4]!, {
-        kind,
-        data: kind === "vxlan" ? { id: Number(a[8]), local6: a[10], port: Number(a[12]), link: a[14] } : {},
-      });
-      return ok();
-    }
-    if (a[0] === "wg" && a[1] === "show") {
-      if (!this.links.has(a[2]!)) return fail("Unable to access interface: No such device");
-      if (a[3] === "public-key") return ok("x\n");
-      const lines = ["priv\tpub\t40011\toff"];
-      for (const [k, ll] of this.peers.get(a[2]!) ?? []) lines.push(`${k}\t(none)\t(none)\t${ll}\t0\t0\t0\toff`);
-      return ok(`${lines.join("\n")}\n`);
-    }
-    if (a[0] === "wg" && a[1] === "set") {
-      const dev = a[2]!;
-      const table = this.peers.get(dev) ?? new Map<string, string>();
-      this.peers.set(dev, table);
-      const pending = this.pending.get(dev) ?? [];
-      this.pending.set(dev, pending);
-      for (let i = 3; i < a.length; ) {
-        if (a[i] !== "peer") {
-          i += 2;
-          continue;
-        }
-        const key = a[i + 1]!;
-        if (a[i + 2] === "remove") {
-          table.delete(key);
-          i += 3;
-          continue;
-        }
-        i += 2;
-        let allowed = "(none)";
-        while (i < a.length && a[i] !== "peer") {
-          if (a[i] === "allowed-ips") allowed = a[i + 1]!;
-          i += 2;
-        }
-        table.set(key, allowed);
-        if (this.stamp) pending.push(key);
-      }
-      return ok();
-    }
-    if (j === "ip -6 -force -batch -") {
-      for (const line of (stdin ?? "").split("\n")) {
-        if (!line) continue;
-        const [, op, dst, , dev] = line.split(" ");
-        const set = this.routes.get(dev!) ?? new Set<string>();
-        this.routes.set(dev!, set);
-        if (op === "replace") set.add(dst!.replace("/128", ""));
-        else set.delete(dst!.replace("/128", ""));
-      }
-      return ok();
-    }
-    if (j.startsWith("ip -6 -j route show dev ")) {
-      return ok(JSON.stringify([...(this.routes.get(a[6]!) ?? [])].map((dst) => ({ dst, metric: 1024 }))));
-    }
-    if (j === "bridge -force -batch -") {
-      let wgDev: string | undefined;
-      for (const line of (stdin ?? "").split("\n")) {
-        if (!line) continue;
-        const f = line.split(" ");
-        const set = this.fdb.get(f[4]!) ?? new Set<string>();
-        this.fdb.set(f[4]!, set);
-        if (f[1] === "append") set.add(f[6]!);
-        else set.delete(f[6]!);
-        wgDev = f[8];
-      }
-      if (this.stamp && wgDev) {
-        const now = performance.now();
-        for (const key of this.pending.get(wgDev) ?? []) if (!this.installedAt.has(key)) this.installedAt.set(key, now);
-        this.pending.set(wgDev, []);
-      }
-      return ok();
-    }
-    if (j.startsWith("bridge -j fdb show dev ")) {
-      return ok(
-        JSON.stringify(
-          [...(this.fdb.get(a[5]!) ?? [])].map((dst) => ({
-            mac: "00:00:00:00:00:00",
-            dst,
-            viaIf: a[5]!.replace(/^vx-/, "wg-"),
-            state: "permanent",
-          })),
-        ),
-      );
-    }
-    return ok();
   }
 }

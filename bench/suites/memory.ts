@@ -137,9 +137,7 @@ async function agentRss(
     }
   });
   const peersOnHost = (): number => {
-    let n = 0;
-    for (const t of host.peers.values()) n += t.size;
-    return n;
+    return host.host.peers.size;
   };
   const stats = (gc: boolean): Promise<{ rss: number; heapUsed: number; peers: number }> =>
     new Promise((resolve) => {

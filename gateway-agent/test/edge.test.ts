@@ -150,7 +150,8 @@ describe("agent ↔ edge over a real WebSocket", () => {
     await edge.until(() => edge.acks().length === 1);
     const stray = publicKeys(3, 26);
     // peers that were installed by someone before (e.g. old state) and are not in the snapshot
-    for (const k of stray) sim.peers.set(k, { allowed: [`${linkLocal(k, "wgkex")}/128`], handshake: 0 });
+    for (const k of stray)
+      sim.peers.set(k, { allowed: [`${linkLocal(k, "wgkex")}/128`], handshake: 0, dev: "wg-welt" });
     const keep = publicKeys(2, 27);
     edge.record(keep.map((key) => ({ key })));
     edge.send({

@@ -1,14 +1,31 @@
 import type { RecordedCall } from "../../src/commands/recording-runner.ts";
 import { RecordingRunner } from "../../src/commands/recording-runner.ts";
-import { fail, ok } from "../../src/commands/runner.ts";
+import {
+  type CommandResult,
+  type CommandRunner,
+  type DaemonHandle,
+  fail,
+  ok,
+  type RunOptions,
+} from "../../src/commands/runner.ts";
+
+export interface SimPeer {
+  allowed: string[];
+  handshake: number;
+  /** The WireGuard interface the peer is on. */
+  dev: string;
+}
 
 /**
- * A simulated host behind the recording runner: understands exactly the commands the agent
- * issues (wg, ip, bridge) and keeps peers, routes and FDB entries in memory.
+ * A simulated host: understands exactly the commands the agent issues (wg, ip, bridge) and
+ * keeps links, peers, routes and FDB entries in memory. Tests drive it through a recording
+ * runner (`runner`, every argv kept for assertions); benchmarks through `SimHostRunner`,
+ * which keeps no call log.
  */
 export class SimHost {
   readonly links = new Map<string, { kind: string; data: Record<string, unknown> }>();
-  readonly peers = new Map<string, { allowed: string[]; handshake: number }>();
+  /** Public key -> peer (keys are unique across a gateway's domains). */
+  readonly peers = new Map<string, SimPeer>();
   readonly routes = new Map<string, Set<string>>(); // dev -> dst
   readonly fdb = new Map<string, Set<string>>(); // vx -> dst
   failKeys = new Set<string>();
@@ -46,10 +63,12 @@ export class SimHost {
     if (a[0] === "wg" && a[1] === "show") {
       if (!this.links.has(a[2]!)) return fail("Unable to access interface: No such device");
       if (a[3] === "public-key") return ok("x\n");
-      let out = "priv\tpub\t40011\toff\n";
-      for (const [k, p] of this.peers)
-        out += `${k}\t(none)\t(none)\t${p.allowed.join(",") || "(none)"}\t${p.handshake}\t0\t0\toff\n`;
-      return ok(out);
+      const lines = ["priv\tpub\t40011\toff"];
+      for (const [k, p] of this.peers) {
+        if (p.dev === a[2])
+          lines.push(`${k}\t(none)\t(none)\t${p.allowed.join(",") || "(none)"}\t${p.handshake}\t0\t0\toff`);
+      }
+      return ok(`${lines.join("\n")}\n`);
     }
     if (a[0] === "wg" && a[1] === "set") {
       if (this.failBatches && a.length > 8) return fail("Unable to modify interface: Invalid argument");
@@ -64,7 +83,7 @@ export class SimHost {
             i += 3;
             continue;
           }
-          const p = this.peers.get(key) ?? { allowed: [], handshake: 0 };
+          const p = this.peers.get(key) ?? { allowed: [], handshake: 0, dev: a[2]! };
           this.peers.set(key, p);
           i += 2;
           while (i < a.length && a[i] !== "peer") {
@@ -132,5 +151,26 @@ export class SimHost {
       );
     }
     return undefined;
+  }
+}
+
+/** The simulated host as a command runner that keeps no call log (benchmarks, big sets). */
+export class SimHostRunner implements CommandRunner {
+  readonly host: SimHost;
+  spawns = 0;
+
+  constructor(host = new SimHost()) {
+    this.host = host;
+  }
+
+  async run(argv: readonly string[], options: RunOptions = {}): Promise<CommandResult> {
+    this.spawns++;
+    return this.host.handle({ argv, stdin: options.stdin }) ?? ok();
+  }
+
+  async startDaemon(argv: readonly string[]): Promise<DaemonHandle> {
+    this.spawns++;
+    this.host.handle({ argv, stdin: undefined, daemon: true });
+    return { pid: undefined, exited: new Promise<number>(() => {}), kill() {} };
   }
 }
