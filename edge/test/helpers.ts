@@ -8,24 +8,13 @@ let ipCounter = 0;
 /** A fresh client address per call: the rate limiter is not reset between tests. */
 export const freshIp = (): string => `198.51.${Math.floor(++ipCounter / 250)}.${(ipCounter % 250) + 1}`;
 
-const BASE64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 let keyCounter = Math.floor(Math.random() * 1e6);
-/** A valid, unique WireGuard public key. */
+/** A valid, unique WireGuard public key: 32 random bytes, the first four a counter. */
 export function freshKey(): string {
   const bytes = new Uint8Array(32);
   crypto.getRandomValues(bytes);
-  let n = ++keyCounter;
-  for (let i = 0; i < 4; i++) {
-    bytes[i] = n & 0xff;
-    n >>= 8;
-  }
-  let out = "";
-  for (let i = 0; i < 30; i += 3) {
-    const v = (bytes[i]! << 16) | (bytes[i + 1]! << 8) | bytes[i + 2]!;
-    out += BASE64[(v >> 18) & 63]! + BASE64[(v >> 12) & 63]! + BASE64[(v >> 6) & 63]! + BASE64[v & 63]!;
-  }
-  const v = (bytes[30]! << 8) | bytes[31]!;
-  return `${out}${BASE64[(v >> 10) & 63]}${BASE64[(v >> 4) & 63]}${BASE64[(v << 2) & 63]}=`;
+  new DataView(bytes.buffer).setUint32(0, ++keyCounter);
+  return btoa(String.fromCharCode(...bytes));
 }
 
 /** What the Gluon client sends: busybox wget's form content type and this exact body text. */

@@ -2,7 +2,13 @@
  * Schema of a domain's object, as ordered migrations recorded in `migrations`. Append new
  * ones; never edit an applied one (objects in production have run it).
  */
-export const MIGRATIONS: ReadonlyArray<{ version: number; name: string; sql: string }> = [
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+export const MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
     name: "registrations, gateways, receipts, deny list",
@@ -56,15 +62,16 @@ export const MIGRATIONS: ReadonlyArray<{ version: number; name: string; sql: str
   },
 ];
 
-export function migrate(sql: SqlStorage, now: number): number {
+/** Apply the migrations an object has not run yet, recording each in `migrations`. */
+export function migrate(sql: SqlStorage, now: number, migrations: readonly Migration[] = MIGRATIONS): number {
   sql.exec(
     "CREATE TABLE IF NOT EXISTS migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)",
   );
   const current = sql.exec<{ v: number | null }>("SELECT MAX(version) AS v FROM migrations").one().v ?? 0;
-  for (const m of MIGRATIONS) {
+  for (const m of migrations) {
     if (m.version <= current) continue;
     sql.exec(m.sql);
     sql.exec("INSERT INTO migrations (version, name, applied_at) VALUES (?, ?, ?)", m.version, m.name, now);
   }
-  return MIGRATIONS.at(-1)?.version ?? 0;
+  return migrations.at(-1)?.version ?? 0;
 }

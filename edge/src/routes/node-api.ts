@@ -67,7 +67,7 @@ for (const version of [1, 2] as const) {
     if (config.limits.enabled && c.env.NODE_LIMITER) {
       const { success } = await c.env.NODE_LIMITER.limit({ key: clientKey(c.req.header("CF-Connecting-IP")) });
       if (!success) {
-        noteRejection(c.env, (p) => c.executionCtx.waitUntil(p), "rate_limited");
+        noteRejection(c.env, c.executionCtx, "rate_limited");
         return wgkexError(RATE_LIMITED, 429, { "Retry-After": retryAfter(60) });
       }
     }
@@ -76,14 +76,14 @@ for (const version of [1, 2] as const) {
       text = await readBodyText(c.req.raw, config.limits.max_body_bytes);
     } catch (error) {
       if (error instanceof BodyTooLargeError) {
-        noteRejection(c.env, (p) => c.executionCtx.waitUntil(p), "too_large");
+        noteRejection(c.env, c.executionCtx, "too_large");
         return wgkexError(BODY_TOO_LARGE, 413);
       }
       throw error;
     }
     const parsed = parseExchange(text, config);
     if (parsed === undefined) {
-      noteRejection(c.env, (p) => c.executionCtx.waitUntil(p), "invalid");
+      noteRejection(c.env, c.executionCtx, "invalid");
       return wgkexError(INTERNAL_ERROR, 400);
     }
 

@@ -1,7 +1,19 @@
 import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../env.ts";
+import { type Migration, migrate } from "../registry/migrations.ts";
 
 const HOUR = 3_600_000;
+
+const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: "hourly and total rejection counts",
+    sql: `
+      CREATE TABLE hourly_stats (hour INTEGER NOT NULL, kind TEXT NOT NULL, count INTEGER NOT NULL, PRIMARY KEY (hour, kind)) WITHOUT ROWID;
+      CREATE TABLE counters (kind TEXT PRIMARY KEY, count INTEGER NOT NULL) WITHOUT ROWID;
+    `,
+  },
+];
 
 /**
  * Rejections the Worker answers itself (invalid requests, address rate limit, oversized
@@ -11,10 +23,7 @@ const HOUR = 3_600_000;
 export class EdgeStats extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    ctx.storage.sql.exec(`
-      CREATE TABLE IF NOT EXISTS hourly_stats (hour INTEGER NOT NULL, kind TEXT NOT NULL, count INTEGER NOT NULL, PRIMARY KEY (hour, kind)) WITHOUT ROWID;
-      CREATE TABLE IF NOT EXISTS counters (kind TEXT PRIMARY KEY, count INTEGER NOT NULL) WITHOUT ROWID;
-    `);
+    migrate(ctx.storage.sql, Date.now(), MIGRATIONS);
   }
 
   add(counts: Record<string, number>, at: number): void {

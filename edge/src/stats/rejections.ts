@@ -12,11 +12,11 @@ export const edgeStats = (env: Env) => env.EDGE_STATS.getByName("edge");
  * Count a rejection in this isolate; the first one of a window schedules one write of the
  * whole window to EdgeStats, after the response, so floods cost one write per window.
  */
-export function noteRejection(env: Env, waitUntil: (p: Promise<unknown>) => void, kind: WorkerRejection): void {
+export function noteRejection(env: Env, ctx: Pick<ExecutionContext, "waitUntil">, kind: WorkerRejection): void {
   pending[kind] = (pending[kind] ?? 0) + 1;
   if (flushScheduled) return;
   flushScheduled = true;
-  waitUntil(new Promise((resolve) => setTimeout(resolve, FLUSH_AFTER_MS)).then(() => flushRejections(env)));
+  ctx.waitUntil(new Promise((resolve) => setTimeout(resolve, FLUSH_AFTER_MS)).then(() => flushRejections(env)));
 }
 
 /** Write what this isolate counted so far (also before answering /status and /metrics). */
