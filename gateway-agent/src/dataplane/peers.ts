@@ -56,6 +56,8 @@ export function planPeers(
   return { peers, invalid };
 }
 
+type Step = "addRoute" | "delRoute" | "addFdb" | "delFdb";
+
 const reasonOf = (r: CommandResult) => (r.stderr.trim() || r.stdout.trim() || `exit ${r.code}`).slice(0, 400);
 
 /**
@@ -84,46 +86,18 @@ export class PeerProgrammer {
   async install(keys: readonly string[]): Promise<ProgramResult> {
     const { peers, invalid } = planPeers(keys, this.#target.variant);
     const failed: Failure[] = [...invalid];
-    const { wireguard: wgIf, vxlan: vxIf } = this.#target;
-
-    // 1. WireGuard peers.
-    let ok: Array<{ key: string; ll: string }> = [];
-    for (const part of chunk(peers, this.#limits.setChunk)) {
-      const r = await this.#runner.run(wg.setPeers(wgIf, part));
-      if (r.code === 0) {
-        ok.push(...part);
-        continue;
-      }
-      this.#hooks.onCommandFailure?.("wg");
-      for (const p of part) {
-        const single = await this.#runner.run(wg.setPeer(wgIf, p.key, p.ll));
-        if (single.code === 0) ok.push(p);
-        else {
-          this.#hooks.onCommandFailure?.("wg");
-          failed.push({ public_key: p.key, reason: `wg: ${reasonOf(single)}` });
-        }
-      }
-    }
-
-    // 2. Routes, 3. FDB entries: only for keys whose previous step worked.
-    ok = await this.#batch(
-      "ip",
-      ok,
-      ip.batch(),
-      (p) => ip.routeReplaceLine(p.ll, wgIf),
-      (p) => ip.routeReplace(p.ll, wgIf),
-      isBenignAddError,
+    const { wireguard: wgIf } = this.#target;
+    // WireGuard peer, route, FDB entry: each step only for keys whose previous step worked.
+    let ok = await this.#wgChunks(
+      peers,
+      this.#limits.setChunk,
+      (part) => wg.setPeers(wgIf, part),
+      (p) => wg.setPeer(wgIf, p.key, p.ll),
+      () => false,
       failed,
     );
-    ok = await this.#batch(
-      "bridge",
-      ok,
-      bridge.batch(),
-      (p) => bridge.fdbAppendLine(vxIf, p.ll, wgIf),
-      (p) => bridge.fdbAppend(vxIf, p.ll, wgIf),
-      isBenignAddError,
-      failed,
-    );
+    ok = await this.#step("addRoute", ok, failed);
+    ok = await this.#step("addFdb", ok, failed);
     return { done: ok.map((p) => p.key), failed };
   }
 
@@ -131,48 +105,22 @@ export class PeerProgrammer {
   async remove(keys: readonly string[]): Promise<ProgramResult> {
     const { peers, invalid } = planPeers(keys, this.#target.variant);
     const failed: Failure[] = [...invalid];
-    const { wireguard: wgIf, vxlan: vxIf } = this.#target;
-    let ok = await this.#batch(
-      "bridge",
-      peers,
-      bridge.batch(),
-      (p) => bridge.fdbDelLine(vxIf, p.ll, wgIf),
-      (p) => bridge.fdbDel(vxIf, p.ll, wgIf),
-      isBenignRemoveError,
-      failed,
-    );
-    ok = await this.#batch(
-      "ip",
+    const { wireguard: wgIf } = this.#target;
+    let ok = await this.#step("delFdb", peers, failed);
+    ok = await this.#step("delRoute", ok, failed);
+    ok = await this.#wgChunks(
       ok,
-      ip.batch(),
-      (p) => ip.routeDelLine(p.ll, wgIf),
-      (p) => ip.routeDel(p.ll, wgIf),
-      isBenignRemoveError,
-      failed,
-    );
-    const done: string[] = [];
-    for (const part of chunk(ok, this.#limits.removeChunk)) {
-      const r = await this.#runner.run(
+      this.#limits.removeChunk,
+      (part) =>
         wg.removePeers(
           wgIf,
           part.map((p) => p.key),
         ),
-      );
-      if (r.code === 0) {
-        done.push(...part.map((p) => p.key));
-        continue;
-      }
-      this.#hooks.onCommandFailure?.("wg");
-      for (const p of part) {
-        const single = await this.#runner.run(wg.removePeers(wgIf, [p.key]));
-        if (single.code === 0 || isBenignRemoveError(single.stderr)) done.push(p.key);
-        else {
-          this.#hooks.onCommandFailure?.("wg");
-          failed.push({ public_key: p.key, reason: `wg: ${reasonOf(single)}` });
-        }
-      }
-    }
-    return { done, failed };
+      (p) => wg.removePeers(wgIf, [p.key]),
+      isBenignRemoveError,
+      failed,
+    );
+    return { done: ok.map((p) => p.key), failed };
   }
 
   /** Route/FDB changes for many peers (no-key form used by reconcile). */
@@ -180,45 +128,86 @@ export class PeerProgrammer {
     change: { addRoutes?: string[]; delRoutes?: string[]; addFdb?: string[]; delFdb?: string[] },
     failed: Failure[] = [],
   ): Promise<Failure[]> {
-    const { wireguard: wgIf, vxlan: vxIf } = this.#target;
     const asItems = (lls: string[] | undefined) => (lls ?? []).map((ll) => ({ key: ll, ll }));
-    await this.#batch(
-      "bridge",
-      asItems(change.delFdb),
-      bridge.batch(),
-      (p) => bridge.fdbDelLine(vxIf, p.ll, wgIf),
-      (p) => bridge.fdbDel(vxIf, p.ll, wgIf),
-      isBenignRemoveError,
-      failed,
-    );
-    await this.#batch(
-      "ip",
-      asItems(change.delRoutes),
-      ip.batch(),
-      (p) => ip.routeDelLine(p.ll, wgIf),
-      (p) => ip.routeDel(p.ll, wgIf),
-      isBenignRemoveError,
-      failed,
-    );
-    await this.#batch(
-      "ip",
-      asItems(change.addRoutes),
-      ip.batch(),
-      (p) => ip.routeReplaceLine(p.ll, wgIf),
-      (p) => ip.routeReplace(p.ll, wgIf),
-      isBenignAddError,
-      failed,
-    );
-    await this.#batch(
-      "bridge",
-      asItems(change.addFdb),
-      bridge.batch(),
-      (p) => bridge.fdbAppendLine(vxIf, p.ll, wgIf),
-      (p) => bridge.fdbAppend(vxIf, p.ll, wgIf),
-      isBenignAddError,
-      failed,
-    );
+    await this.#step("delFdb", asItems(change.delFdb), failed);
+    await this.#step("delRoute", asItems(change.delRoutes), failed);
+    await this.#step("addRoute", asItems(change.addRoutes), failed);
+    await this.#step("addFdb", asItems(change.addFdb), failed);
     return failed;
+  }
+
+  /** One route or FDB step for many peers: one batch process (see #batch). */
+  #step<T extends { key: string; ll: string }>(step: Step, items: T[], failed: Failure[]): Promise<T[]> {
+    const { wireguard: wgIf, vxlan: vxIf } = this.#target;
+    const steps = {
+      addRoute: [
+        "ip",
+        ip.batch(),
+        (ll: string) => ip.routeReplaceLine(ll, wgIf),
+        (ll: string) => ip.routeReplace(ll, wgIf),
+        isBenignAddError,
+      ],
+      delRoute: [
+        "ip",
+        ip.batch(),
+        (ll: string) => ip.routeDelLine(ll, wgIf),
+        (ll: string) => ip.routeDel(ll, wgIf),
+        isBenignRemoveError,
+      ],
+      addFdb: [
+        "bridge",
+        bridge.batch(),
+        (ll: string) => bridge.fdbAppendLine(vxIf, ll, wgIf),
+        (ll: string) => bridge.fdbAppend(vxIf, ll, wgIf),
+        isBenignAddError,
+      ],
+      delFdb: [
+        "bridge",
+        bridge.batch(),
+        (ll: string) => bridge.fdbDelLine(vxIf, ll, wgIf),
+        (ll: string) => bridge.fdbDel(vxIf, ll, wgIf),
+        isBenignRemoveError,
+      ],
+    } as const;
+    const [command, argv, line, single, benign] = steps[step];
+    return this.#batch(
+      command,
+      items,
+      argv,
+      (p) => line(p.ll),
+      (p) => single(p.ll),
+      benign,
+      failed,
+    );
+  }
+
+  /** `wg` in chunks (argv length); a failed chunk is retried key by key. */
+  async #wgChunks<T extends { key: string }>(
+    items: T[],
+    size: number,
+    many: (part: T[]) => string[],
+    one: (item: T) => string[],
+    benign: (message: string) => boolean,
+    failed: Failure[],
+  ): Promise<T[]> {
+    const ok: T[] = [];
+    for (const part of chunk(items, size)) {
+      const r = await this.#runner.run(many(part));
+      if (r.code === 0) {
+        ok.push(...part);
+        continue;
+      }
+      this.#hooks.onCommandFailure?.("wg");
+      for (const item of part) {
+        const single = await this.#runner.run(one(item));
+        if (single.code === 0 || benign(single.stderr)) ok.push(item);
+        else {
+          this.#hooks.onCommandFailure?.("wg");
+          failed.push({ public_key: item.key, reason: `wg: ${reasonOf(single)}` });
+        }
+      }
+    }
+    return ok;
   }
 
   /** One batch process; on failure, the failed lines (or all, if unknown) are retried one by one. */
