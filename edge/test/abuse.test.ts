@@ -1,9 +1,12 @@
+import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import type { DomainRegistry } from "../src/registry/domain-registry.ts";
 import { adminFetch, connectGateway, fetchEdge, freshKey, receiptOf, register } from "./helpers.ts";
 
 const DOMAIN = "ffmuc_welt";
 const INTERNAL = '{"error":{"message":"An internal error has occurred. Please try again later."}}';
+const INTERNAL_500 = INTERNAL;
 
 describe("per-key limits inside the domain's object", () => {
   it("throttles a key past per_key, then bans it; other keys are unaffected", async () => {
@@ -113,6 +116,35 @@ describe("deny list (admin API)", () => {
     expect(await badDomain.json()).toEqual({ error: { message: "domains: unknown nope" } });
     const drain = await adminFetch("/api/v1/admin/gateways/gw99/drain", { method: "PUT", body: '{"drain":true}' });
     expect(drain.status).toBe(404);
+  });
+});
+
+describe("durability", () => {
+  it("a registration whose write fails is not answered OK, and nothing of it is kept or sent", async () => {
+    const domain = "ffmuc_gluon";
+    const gw = await connectGateway("gw01", domain);
+    gw.hello(0);
+    await gw.welcomed();
+    const stub = env.DOMAIN_REGISTRY.getByName(domain);
+    const key = freshKey();
+    await runInDurableObject(stub, (obj: DomainRegistry) => {
+      const store = (obj as unknown as { store: { writeRegistration: () => void } }).store;
+      const original = store.writeRegistration;
+      store.writeRegistration = () => {
+        store.writeRegistration = original;
+        throw new Error("SQLITE_FULL: database or disk is full");
+      };
+    });
+    const res = await register(1, domain, key);
+    expect(res.status).toBe(500);
+    expect(await res.text()).toBe(INTERNAL_500);
+    expect((await receiptOf(domain, key)).status).toBe(404);
+    // The next registration works and is the first thing the gateway hears of.
+    const next = freshKey();
+    expect((await register(1, domain, next)).status).toBe(200);
+    await gw.waitForKey(next);
+    expect(gw.entries().some((e) => e.public_key === key)).toBe(false);
+    gw.close();
   });
 });
 

@@ -52,6 +52,16 @@ describe("retention (24 h in the test config)", () => {
     gw.close();
   });
 
+  it("pages through more than 1,000 expired keys in one sweep", async () => {
+    const domain = "ffmuc_muc_cty";
+    const stub = env.DOMAIN_REGISTRY.getByName(domain);
+    const keys = Array.from({ length: 1_500 }, () => freshKey());
+    await Promise.all(keys.map((key) => stub.register({ domain, publicKey: key, version: 1 })));
+    const swept = await runInDurableObject(stub, (obj: DomainRegistry) => obj.sweep(Date.now() + 25 * HOUR));
+    expect(swept.removed).toBe(1_500);
+    expect((await (await receiptOf(domain, keys.at(-1)!)).json<{ state: string }>()).state).toBe("removed");
+  });
+
   it("brings a removed key back when its node registers again", async () => {
     const key = freshKey();
     await register(1, DOMAIN, key);

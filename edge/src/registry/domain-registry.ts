@@ -70,8 +70,6 @@ export const CLOSE_REPLACED = 4000;
 // measured in hours, and a write per repeated registration is what storms must not cost.
 const TOUCH_INTERVAL_MS = 10 * 60_000;
 const LIVE_INTERVAL_MS = 10 * 60_000;
-// Fan-out frames collect the changes of one short window so bursts become few frames.
-const FANOUT_DELAY_MS = 2;
 const STATS_FLUSH_MS = 10_000;
 const ACK_FLUSH_MS = 250;
 const iso = (ms: number | null | undefined): string | null =>
@@ -92,7 +90,7 @@ export class DomainRegistry extends DurableObject<Env> {
   private pending: Change[] = [];
   /** Registrations decided but not yet written: the next group commit. */
   private batch: Array<{ row: RegistrationRow; change: Change }> = [];
-  private batchCommitted: Promise<void> | undefined;
+  private batchDone: PromiseWithResolvers<void> | undefined;
   private readonly uncommitted = new Map<string, RegistrationRow>();
   // Memory mirrors of small tables, so a repeated registration costs one SQL read.
   private readonly deniedKeys = new Map<string, number | null>();
@@ -100,7 +98,6 @@ export class DomainRegistry extends DurableObject<Env> {
   /** Acks arrive per frame; they are written together, a few times a second. */
   private pendingAcks: Array<{ gateway: string; seq: number; at: number }> = [];
   private ackTimer: ReturnType<typeof setTimeout> | undefined;
-  private flushTimer: ReturnType<typeof setTimeout> | undefined;
   private head: number;
   private stats = new Map<string, number>();
   private statsFlushedAt = Date.now();
@@ -192,37 +189,52 @@ export class DomainRegistry extends DurableObject<Env> {
    * until the write is durable, so "200" still means "stored".
    */
   private commit(row: RegistrationRow, change: Change): Promise<void> {
-    this.uncommitted.set(row.public_key, row);
-    this.batch.push({ row, change });
-    this.batchCommitted ??= new Promise<void>((resolve, reject) => {
+    this.stage(row, change);
+    if (this.batchDone === undefined) {
+      this.batchDone = Promise.withResolvers<void>();
       setTimeout(() => {
         try {
           this.commitBatch();
-          resolve();
-        } catch (error) {
-          reject(error);
+        } catch {
+          // the waiters were rejected with the error
         }
       }, 0);
-    });
-    return this.batchCommitted;
+    }
+    return this.batchDone.promise;
   }
 
-  /** Write the pending batch now (also before anything reads the log). */
+  /** A decided change joins the next group commit; reads see it through `uncommitted`. */
+  private stage(row: RegistrationRow, change: Change): void {
+    this.uncommitted.set(row.public_key, row);
+    this.batch.push({ row, change });
+  }
+
+  /**
+   * Write the staged changes in one transaction, then fan them out and release the callers
+   * waiting for them. Also called before anything reads the log. If the write fails, every
+   * waiter gets the error: nobody is told "stored" for a row that is not.
+   */
   private commitBatch(): void {
     const batch = this.batch;
+    const done = this.batchDone;
     this.batch = [];
-    this.batchCommitted = undefined;
-    if (batch.length === 0) return;
+    this.batchDone = undefined;
     try {
-      this.ctx.storage.transactionSync(() => {
-        for (const { row } of batch) this.store.writeRegistration(row);
-      });
+      if (batch.length > 0) {
+        this.ctx.storage.transactionSync(() => {
+          for (const { row } of batch) this.store.writeRegistration(row);
+        });
+      }
+    } catch (error) {
+      done?.reject(error);
+      throw error;
     } finally {
       for (const { row } of batch)
         if (this.uncommitted.get(row.public_key) === row) this.uncommitted.delete(row.public_key);
     }
-    for (const { change } of batch) this.pending.push(change);
+    this.pending.push(...batch.map((b) => b.change));
     this.flush();
+    done?.resolve();
   }
 
   /**
@@ -368,6 +380,7 @@ export class DomainRegistry extends DurableObject<Env> {
     this.store.deny(publicKey, reason, now, expiresAt);
     this.deniedKeys.set(publicKey, expiresAt);
     this.remove(publicKey, `denied: ${reason}`, now);
+    this.commitBatch();
   }
 
   undeny(publicKey: string): boolean {
@@ -588,15 +601,8 @@ export class DomainRegistry extends DurableObject<Env> {
 
   // ------------------------------------------------------------------ fan-out
 
-  private queue(change: Change): void {
-    this.pending.push(change);
-    if (this.pending.length >= MAX_ENTRIES_PER_FRAME) this.flush();
-    else this.flushTimer ??= setTimeout(() => this.flush(), FANOUT_DELAY_MS);
-  }
-
+  /** Send committed changes to every caught-up gateway, in frames of at most 1,000 entries. */
   private flush(): void {
-    if (this.flushTimer !== undefined) clearTimeout(this.flushTimer);
-    this.flushTimer = undefined;
     if (this.pending.length === 0) return;
     const changes = this.pending;
     this.pending = [];
@@ -610,13 +616,12 @@ export class DomainRegistry extends DurableObject<Env> {
 
   // ------------------------------------------------------------------ retention
 
+  /** Stage the removal of a key (a tombstone with a new seq); the caller commits. */
   private remove(publicKey: string, reason: string, now: number): void {
-    this.commitBatch(); // a key decided a moment ago is in the log before it is removed
-    const existing = this.store.registration(publicKey);
+    const existing = this.uncommitted.get(publicKey) ?? this.store.registration(publicKey);
     if (existing === undefined || existing.removed_at !== null) return;
     const row: RegistrationRow = { ...existing, seq: ++this.head, removed_at: now, removed_reason: reason };
-    this.store.writeRegistration(row);
-    this.queue({ seq: row.seq, publicKey, before: stateOf(existing), after: stateOf(row) });
+    this.stage(row, { seq: row.seq, publicKey, before: stateOf(existing), after: stateOf(row) });
   }
 
   private retentionMs(): number {
@@ -642,6 +647,7 @@ export class DomainRegistry extends DurableObject<Env> {
     for (;;) {
       const expired = this.store.expired(cutoff, 1000);
       for (const row of expired) this.remove(row.public_key, "retention", now);
+      this.commitBatch(); // the next page must not see these again
       removed += expired.length;
       if (expired.length < 1000) break;
     }
@@ -649,7 +655,6 @@ export class DomainRegistry extends DurableObject<Env> {
     this.store.pruneAcks(cutoff);
     this.flushStats();
     this.store.pruneStats(Math.floor(now / 3_600_000) - 24 * 8);
-    this.flush();
     return { removed, purged };
   }
 
