@@ -16,7 +16,7 @@ import {
   jsonLogger,
   loadConfig,
   startAgent,
-} from "../gateway-agent/src/index.ts";
+} from "@wgkex-edge/gateway-agent";
 
 /** Answers read-only queries as a host where nothing exists yet (and wireguard-go comes up at once). */
 const emptyHost: CommandRunner = {

@@ -16,8 +16,8 @@ import { generateKeyPairSync, randomBytes } from "node:crypto";
 import { mkdirSync, openSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { parseArgs } from "node:util";
+import { linkLocal, matchingPrefix } from "@wgkex-edge/shared";
 import { REPO_ROOT, startLocalEdge, wranglerDefaults } from "../edge/local/serve.ts";
-import { linkLocal, matchingPrefix } from "../shared/src/index.ts";
 
 const { values } = parseArgs({
   options: {

@@ -5,14 +5,14 @@
  * its memory.
  */
 import { mkdirSync } from "node:fs";
-import { startAgent } from "../../gateway-agent/src/agent.ts";
-import type {
-  CommandResult,
-  CommandRunner,
-  DaemonHandle,
-  RunOptions,
-} from "../../gateway-agent/src/commands/runner.ts";
-import { silentLogger } from "../../gateway-agent/src/log.ts";
+import {
+  type CommandResult,
+  type CommandRunner,
+  type DaemonHandle,
+  type RunOptions,
+  silentLogger,
+  startAgent,
+} from "@wgkex-edge/gateway-agent";
 import { benchAgentConfig } from "./agent.ts";
 
 /** Sends every command to the parent, which runs it on its simulated host. */

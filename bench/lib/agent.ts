@@ -1,14 +1,14 @@
 import { writeFileSync } from "node:fs";
 import path from "node:path";
-import type {
-  CommandResult,
-  CommandRunner,
-  DaemonHandle,
-  RunOptions,
-} from "../../gateway-agent/src/commands/runner.ts";
-import { parseConfig } from "../../gateway-agent/src/config/load.ts";
-import type { AgentConfig } from "../../gateway-agent/src/config/schema.ts";
-import { type SimHost, SimHostRunner } from "../../gateway-agent/test/helpers/sim-host.ts";
+import {
+  type AgentConfig,
+  type CommandResult,
+  type CommandRunner,
+  type DaemonHandle,
+  parseConfig,
+  type RunOptions,
+} from "@wgkex-edge/gateway-agent";
+import { type SimHost, SimHostRunner } from "@wgkex-edge/gateway-agent/testing";
 import { keyPairFor } from "./wgkeys.ts";
 
 export interface BenchDomain {

@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { createNamespace, destroyNamespace, inNs } from "../../gateway-agent/test-netns/helpers.ts";
+import { createNamespace, destroyNamespace, inNs } from "@wgkex-edge/gateway-agent/testing";
 
 export function netnsAvailable(): string | undefined {
   const missing: string[] = [];

@@ -10,18 +10,15 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { commands, ExecaRunner, netnsRunner, silentLogger, startAgent } from "@wgkex-edge/gateway-agent";
 import { linkLocal } from "@wgkex-edge/shared";
-import { startAgent } from "../../gateway-agent/src/agent.ts";
-import { bridge, ip, wg } from "../../gateway-agent/src/commands/builders.ts";
-import { ExecaRunner } from "../../gateway-agent/src/commands/execa-runner.ts";
-import { netnsRunner } from "../../gateway-agent/src/commands/netns-runner.ts";
-import { silentLogger } from "../../gateway-agent/src/log.ts";
 import { benchAgentConfig } from "../lib/agent.ts";
 import { benchKey } from "../lib/keys.ts";
 import { createNamespace, destroyNamespace, installedCounts, netnsAvailable } from "../lib/netns.ts";
 import { type BenchContext, type Row, type SuiteResult, type Target, target } from "../lib/report.ts";
 
 const SAMPLE = 1_000;
+const { bridge, ip, wg } = commands;
 
 export async function run(ctx: BenchContext): Promise<SuiteResult> {
   const skip = netnsAvailable();

@@ -7,10 +7,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { startAgent } from "../../gateway-agent/src/agent.ts";
-import { ExecaRunner } from "../../gateway-agent/src/commands/execa-runner.ts";
-import { netnsRunner } from "../../gateway-agent/src/commands/netns-runner.ts";
-import { silentLogger } from "../../gateway-agent/src/log.ts";
+import { ExecaRunner, netnsRunner, silentLogger, startAgent } from "@wgkex-edge/gateway-agent";
 import { benchAgentConfig } from "../lib/agent.ts";
 import { BENCH_TOKENS } from "../lib/gateway.ts";
 import { benchKey, exchangeBody } from "../lib/keys.ts";

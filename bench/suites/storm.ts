@@ -9,8 +9,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { type Agent, startAgent } from "../../gateway-agent/src/agent.ts";
-import { silentLogger } from "../../gateway-agent/src/log.ts";
+import { type Agent, silentLogger, startAgent } from "@wgkex-edge/gateway-agent";
 import { type BenchDomain, BenchHostRunner, benchAgentConfig } from "../lib/agent.ts";
 import { BENCH_TOKENS } from "../lib/gateway.ts";
 import { benchKey, exchangeBody } from "../lib/keys.ts";

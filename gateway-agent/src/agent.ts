@@ -8,7 +8,7 @@ import { netnsRunner } from "./commands/netns-runner.ts";
 import type { CommandRunner } from "./commands/runner.ts";
 import { socketUrl } from "./config/load.ts";
 import type { AgentConfig } from "./config/schema.ts";
-import { DomainRuntime, type RuntimeHooks } from "./domain-runtime.ts";
+import { DomainRuntime, type RuntimeHooks } from "./domain/runtime.ts";
 import { EdgeConnection } from "./edge/connection.ts";
 import { jsonLogger, type Logger } from "./log.ts";
 import { AgentMetrics, meteredRunner, serveMetrics } from "./metrics.ts";
@@ -81,6 +81,7 @@ export async function startAgent(config: AgentConfig, options: AgentOptions = {}
         clock,
         logger,
         metrics,
+        agent: `wgkex-agent/${AGENT_VERSION}`,
         totalConnected,
         ...(options.hooks ? { hooks: options.hooks } : {}),
         ...(options.dryRun ? { dryRun: true } : {}),
@@ -92,9 +93,7 @@ export async function startAgent(config: AgentConfig, options: AgentOptions = {}
 
   for (const d of domains.values()) {
     await d.provision();
-    await d.enqueueTask("reconcile", async () => {
-      await d.reconcile();
-    });
+    await d.reconcile();
   }
 
   if (options.serveMetrics ?? config.metrics.listen !== null) {
@@ -104,25 +103,20 @@ export async function startAgent(config: AgentConfig, options: AgentOptions = {}
   if (options.connect ?? true) {
     const token = options.token ?? readFileSync(config.edge.token_file, "utf8").trim();
     for (const d of domains.values()) {
-      const conn: EdgeConnection = new EdgeConnection({
+      const session = d.session;
+      const conn = new EdgeConnection({
         url: socketUrl(config.edge.url, gatewaySocketPath(config.gateway, d.name)),
         token,
-        agent: `wgkex-agent/${AGENT_VERSION}`,
         clock,
         logger: logger.child({ domain: d.name }),
         pingIntervalMs: config.edge.ping_interval_s * 1000,
         backoff: { baseMs: config.edge.backoff_min_ms, maxMs: config.edge.backoff_max_ms },
         ...(options.random ? { random: options.random } : {}),
-        hello: () => d.hello(),
-        onFrame: (frame) => {
-          if (frame.type === "welcome") conn.welcomed();
-          const verdict = d.onFrame(frame);
-          if (verdict === "stop") void conn.stop();
-          if (verdict === "replaced") conn.delayNextReconnect(config.edge.backoff_max_ms);
-        },
-        onState: (state) => d.connectionState(state === "open"),
+        hello: () => session.hello(),
+        onFrame: (frame) => session.onFrame(frame),
+        onState: (state) => session.transport(state),
       });
-      d.attach((frame) => conn.send(frame));
+      session.attach(conn);
       connections.set(d.name, conn);
       conn.start();
     }
@@ -134,9 +128,7 @@ export async function startAgent(config: AgentConfig, options: AgentOptions = {}
         clock.setInterval(() => {
           for (const d of domains.values()) {
             if (d.fatal) continue;
-            d.enqueueTask(name, async () => {
-              await fn(d);
-            }).catch((e: unknown) => logger.error(`${name} failed`, { domain: d.name, error: e as Error }));
+            fn(d).catch((e: unknown) => logger.error(`${name} failed`, { domain: d.name, error: e as Error }));
           }
         }, seconds * 1000),
       );
@@ -147,14 +139,8 @@ export async function startAgent(config: AgentConfig, options: AgentOptions = {}
     every(config.reports.live_interval_s, "live", (d) => d.reportLive());
   }
 
-  const forAll = async (name: string, fn: (d: DomainRuntime) => Promise<unknown>) => {
-    await Promise.all(
-      [...domains.values()].map((d) =>
-        d.enqueueTask(name, async () => {
-          await fn(d);
-        }),
-      ),
-    );
+  const forAll = async (fn: (d: DomainRuntime) => Promise<unknown>) => {
+    await Promise.all([...domains.values()].map(fn));
   };
   const address = server?.address();
   return {
@@ -163,10 +149,10 @@ export async function startAgent(config: AgentConfig, options: AgentOptions = {}
     runner,
     domains,
     metricsAddress: address && typeof address === "object" ? `${address.address}:${address.port}` : undefined,
-    reconcile: () => forAll("reconcile", (d) => d.reconcile()),
-    cleanup: () => forAll("cleanup", (d) => d.cleanup()),
-    reportLoad: () => forAll("load", (d) => d.reportLoad()),
-    reportLive: () => forAll("live", (d) => d.reportLive()),
+    reconcile: () => forAll((d) => d.reconcile()),
+    cleanup: () => forAll((d) => d.cleanup()),
+    reportLoad: () => forAll((d) => d.reportLoad()),
+    reportLive: () => forAll((d) => d.reportLive()),
     idle: async () => {
       await Promise.all([...domains.values()].map((d) => d.idle()));
     },

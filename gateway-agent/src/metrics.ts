@@ -1,6 +1,7 @@
 import { createServer, type Server } from "node:http";
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
 import type { CommandResult, CommandRunner, DaemonHandle, RunOptions } from "./commands/runner.ts";
+import type { RepairKind } from "./dataplane/reconcile.ts";
 
 /** The agent's Prometheus metrics, in a registry of its own (several agents may share a process in tests). */
 export class AgentMetrics {
@@ -73,6 +74,49 @@ export class AgentMetrics {
     labelNames: ["domain", "kind"],
     registers: [this.registry],
   });
+}
+
+/** One domain's view of the agent's metrics: the `domain` label is set once, here. */
+export class DomainMetrics {
+  readonly #m: AgentMetrics;
+  readonly #l: { domain: string };
+
+  constructor(metrics: AgentMetrics, domain: string) {
+    this.#m = metrics;
+    this.#l = { domain };
+  }
+
+  peers(n: number): void {
+    this.#m.peers.set(this.#l, n);
+  }
+  connected(n: number): void {
+    this.#m.connected.set(this.#l, n);
+  }
+  applyLatency(seconds: number): void {
+    this.#m.applyLatency.observe(this.#l, seconds);
+  }
+  batchSize(keys: number): void {
+    this.#m.batchSize.observe(this.#l, keys);
+  }
+  edgeConnected(open: boolean): void {
+    this.#m.edgeConnected.set(this.#l, open ? 1 : 0);
+  }
+  replayLag(n: number): void {
+    this.#m.replayLag.set(this.#l, n);
+  }
+  appliedSeq(seq: number): void {
+    this.#m.appliedSeq.set(this.#l, seq);
+  }
+  staleRemoved(n: number): void {
+    this.#m.removed.inc(this.#l, n);
+  }
+  repaired(kind: RepairKind, n: number): void {
+    this.#m.reconcileRepairs.inc({ ...this.#l, kind }, n);
+  }
+  /** Not per domain: failures are counted by program. */
+  commandFailed(command: string): void {
+    this.#m.commandFailures.inc({ command });
+  }
 }
 
 /** Wraps a runner so every spawn is counted in the metrics. */

@@ -6,9 +6,16 @@ import { ExecaRunner } from "../src/commands/execa-runner.ts";
 import { netnsRunner } from "../src/commands/netns-runner.ts";
 import { parseConfig } from "../src/config/load.ts";
 import { silentLogger } from "../src/log.ts";
-import { FakeEdge } from "../test/helpers/fake-edge.ts";
-import { keyPair, publicKeys, tempDir } from "../test/helpers/fixtures.ts";
-import { createNamespace, destroyNamespace, inNs, netnsPrerequisites } from "./helpers.ts";
+import {
+  createNamespace,
+  destroyNamespace,
+  FakeEdge,
+  inNs,
+  keyPair,
+  netnsPrerequisites,
+  publicKeys,
+  tempDir,
+} from "../testing/index.ts";
 
 const skip = netnsPrerequisites();
 const ns = `wgxb-${process.pid}`;

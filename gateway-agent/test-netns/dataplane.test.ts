@@ -7,8 +7,15 @@ import { ExecaRunner } from "../src/commands/execa-runner.ts";
 import { netnsRunner } from "../src/commands/netns-runner.ts";
 import { parseConfig } from "../src/config/load.ts";
 import { silentLogger } from "../src/log.ts";
-import { keyPair, publicKeys, tempDir } from "../test/helpers/fixtures.ts";
-import { createNamespace, destroyNamespace, inNs, netnsPrerequisites } from "./helpers.ts";
+import {
+  createNamespace,
+  destroyNamespace,
+  inNs,
+  keyPair,
+  netnsPrerequisites,
+  publicKeys,
+  tempDir,
+} from "../testing/index.ts";
 
 const skip = netnsPrerequisites();
 const ns = `wgxa-${process.pid}`;
@@ -145,14 +152,13 @@ domains:
     inNs(ns, ["ip", "-6", "route", "add", "fe80::dead/128", "dev", wgIf]); // orphan we own
     inNs(ns, ["ip", "-6", "route", "add", "2001:db8:1::/64", "dev", wgIf]); // foreign
     inNs(ns, ["bridge", "fdb", "append", "00:00:00:00:00:00", "dev", vxIf, "dst", "fe80::beef", "via", wgIf]);
-    const plan = await domain().enqueueTask("reconcile", async () => {
-      const p = await domain().reconcile();
-      expect(p?.addRoutes).toEqual([ll]);
-      expect(p?.addFdb).toEqual([ll]);
-      expect(p?.delRoutes).toEqual(["fe80::dead"]);
-      expect(p?.delFdb).toEqual(["fe80::beef"]);
-    });
-    void plan;
+    const report = await domain().reconcile();
+    const p = report.reconcile?.plan;
+    expect(p?.addRoutes).toEqual([ll]);
+    expect(p?.addFdb).toEqual([ll]);
+    expect(p?.delRoutes).toEqual(["fe80::dead"]);
+    expect(p?.delFdb).toEqual(["fe80::beef"]);
+    expect(report.reconcile?.failed).toEqual([]);
     const r = routes();
     expect(r).toContain(ll);
     expect(r).not.toContain("fe80::dead");
@@ -161,7 +167,10 @@ domains:
     expect(fdb()).not.toContain("fe80::beef");
     // a second reconcile finds nothing to do
     const second = await domain().reconcile();
-    expect(second).toEqual({ repairPeers: [], addRoutes: [], addFdb: [], delRoutes: [], delFdb: [] });
+    expect(second.reconcile).toEqual({
+      plan: { repairPeers: [], addRoutes: [], addFdb: [], delRoutes: [], delFdb: [] },
+      failed: [],
+    });
   });
 
   it("removes peers in the order FDB → route → peer", async () => {
@@ -178,10 +187,11 @@ domains:
   it("stale cleanup with a fake clock: grace for never-handshaked peers, static peers untouched", async () => {
     await domain().cleanup(); // first sight of peers installed outside a batch
     now += 599_000;
-    expect(await domain().cleanup()).toEqual([]);
+    expect((await domain().cleanup()).cleanup).toEqual({ removed: [], failed: [] });
     now += 2_000;
-    const removed = await domain().cleanup();
+    const { removed, failed } = (await domain().cleanup()).cleanup!;
     expect(removed).toHaveLength(1900);
+    expect(failed).toEqual([]);
     expect(dump()).toEqual([expect.stringMatching(new RegExp(`^${staticKey.replace(/[+/]/g, "\\$&")}\\t`))]);
     expect(routes().filter((d) => d.startsWith("fe80::") && d !== linkLocal(gw.publicKey, "wgkex"))).toEqual([
       linkLocal(staticKey, "wgkex"),
@@ -199,9 +209,9 @@ domains:
     expect(runner.spawns - spawns).toBe(6);
     expect(dump()).toHaveLength(10_001);
     const t1 = performance.now();
-    const plan = await domain().reconcile();
+    const report = await domain().reconcile();
     const reconcileMs = performance.now() - t1;
-    expect(plan?.addRoutes).toEqual([]);
+    expect(report.reconcile?.plan.addRoutes).toEqual([]);
     console.log(
       `netns: 10000 peers batched: 6 spawns, ${ms.toFixed(0)} ms; reconcile at 10001 peers: ${reconcileMs.toFixed(0)} ms`,
     );

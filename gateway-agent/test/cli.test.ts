@@ -8,9 +8,7 @@ import { type CliIO, EXIT, main } from "../src/cli.ts";
 import { RecordingRunner } from "../src/commands/recording-runner.ts";
 import { fail } from "../src/commands/runner.ts";
 import { readState } from "../src/state.ts";
-import { FakeEdge } from "./helpers/fake-edge.ts";
-import { publicKeys, testSetup } from "./helpers/fixtures.ts";
-import { SimHost } from "./helpers/sim-host.ts";
+import { FakeEdge, publicKeys, SimHost, testSetup } from "../testing/index.ts";
 
 function io(stdin = "", extra: Partial<CliIO> = {}) {
   const out: string[] = [];

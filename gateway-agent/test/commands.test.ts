@@ -7,8 +7,7 @@ import { fail, ok } from "../src/commands/runner.ts";
 import { PeerProgrammer } from "../src/dataplane/peers.ts";
 import { BATMAN_MISSING, provisionDomain } from "../src/dataplane/provision.ts";
 import { silentLogger } from "../src/log.ts";
-import { publicKeys, testSetup } from "./helpers/fixtures.ts";
-import { SimHost } from "./helpers/sim-host.ts";
+import { publicKeys, SimHost, testSetup } from "../testing/index.ts";
 
 const target = { wireguard: "wg-welt", vxlan: "vx-welt", variant: "wgkex" as const };
 const ZERO = "00:00:00:00:00:00";

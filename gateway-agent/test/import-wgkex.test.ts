@@ -6,7 +6,7 @@ import { parseEdgeConfig } from "../../edge/src/config/schema.ts";
 import { type CliIO, EXIT, main } from "../src/cli.ts";
 import { ConfigError, parseConfig } from "../src/config/load.ts";
 import { convertWgkex, PLACEHOLDER, WgkexImportError } from "../src/import/wgkex.ts";
-import { publicKeys } from "./helpers/fixtures.ts";
+import { publicKeys } from "../testing/index.ts";
 
 const FIXTURE = join(import.meta.dirname, "import-fixtures", "wgkex.ffmuc.yaml");
 const ffmuc = readFileSync(FIXTURE, "utf8");

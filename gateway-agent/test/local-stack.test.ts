@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { linkLocal } from "@wgkex-edge/shared";
 import { afterAll, describe, expect, it } from "vitest";
-import { publicKeys } from "./helpers/fixtures.ts";
+import { publicKeys } from "../testing/index.ts";
 
 // `npm start` (scripts/local-stack.ts) as a user runs it: a child process, a ready line,
 // a registration like a Gluon router's, the agent's dry-run command, then Ctrl-C.

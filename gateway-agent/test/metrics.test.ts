@@ -2,9 +2,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { startAgent } from "../src/agent.ts";
 import { parseConfig } from "../src/config/load.ts";
 import { memoryLogger } from "../src/log.ts";
-import { FakeEdge } from "./helpers/fake-edge.ts";
-import { publicKeys, testSetup } from "./helpers/fixtures.ts";
-import { SimHost } from "./helpers/sim-host.ts";
+import { FakeEdge, publicKeys, SimHost, testSetup } from "../testing/index.ts";
 
 const cleanups: Array<() => Promise<void>> = [];
 afterEach(async () => {

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { emptyState, firstSeenFile, readState, stateFile, writeFirstSeen, writeState } from "../src/state.ts";
-import { tempDir } from "./helpers/fixtures.ts";
+import { tempDir } from "../testing/index.ts";
 
 describe("state files", () => {
   it("keeps the per-batch record small: first_seen lives in its own file", () => {

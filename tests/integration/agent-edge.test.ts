@@ -1,11 +1,10 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { type Agent, memoryLogger, parseConfig, startAgent, systemClock } from "@wgkex-edge/gateway-agent";
+import { keyPair, SimHost } from "@wgkex-edge/gateway-agent/testing";
 import { linkLocal } from "@wgkex-edge/shared";
 import { afterEach, describe, expect, it } from "vitest";
 import type { LocalEdge } from "../../edge/local/serve.ts";
-import { keyPair } from "../../gateway-agent/test/helpers/fixtures.ts";
-import { SimHost } from "../../gateway-agent/test/helpers/sim-host.ts";
 import { randomKey, registerKey, startEdge, TEST_ADMIN_TOKEN, TEST_TOKENS, tempDir } from "../support/edge.ts";
 
 /**

@@ -68,3 +68,38 @@ export function recentPeers(
     .filter((p) => !staticKeys.has(p.key) && p.latestHandshake > 0 && nowS - p.latestHandshake <= windowS)
     .map((p) => p.key);
 }
+
+export interface CleanupPlan {
+  readonly remove: ReadonlyArray<{ key: string; reason: string }>;
+  /** Keys whose grace period starts now. */
+  readonly remember: readonly string[];
+  /** first_seen records no longer needed: the peer handshaked or is not installed any more. */
+  readonly forget: readonly string[];
+}
+
+/** `decideStale` plus the first_seen bookkeeping around it. */
+export function planCleanup(
+  peers: readonly WgPeer[],
+  now: number,
+  firstSeen: Readonly<Record<string, number>>,
+  staticKeys: ReadonlySet<string>,
+  policy: CleanupPolicy,
+): CleanupPlan {
+  const decision = decideStale(peers, now, new Map(Object.entries(firstSeen)), staticKeys, policy);
+  const present = new Set(peers.map((p) => p.key));
+  const gone = Object.keys(firstSeen).filter((key) => !present.has(key));
+  return { remove: decision.remove, remember: decision.firstSeen, forget: [...decision.forget, ...gone] };
+}
+
+/** The figures of a `load` report: node peers with a recent handshake, and node peers installed. */
+export function loadCounts(
+  peers: readonly WgPeer[],
+  now: number,
+  windowS: number,
+  staticKeys: ReadonlySet<string>,
+): { connected: number; peers: number } {
+  return {
+    connected: recentPeers(peers, now, windowS, staticKeys).length,
+    peers: peers.filter((p) => !staticKeys.has(p.key)).length,
+  };
+}

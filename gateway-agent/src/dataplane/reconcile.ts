@@ -1,6 +1,7 @@
 import { type AddressVariant, linkLocal } from "@wgkex-edge/shared";
 import { ZERO_MAC } from "../commands/builders.ts";
 import { type FdbEntry, linkLocalHostRoute, type RouteEntry, type WgDump } from "./observe.ts";
+import type { Failure } from "./peers.ts";
 
 export interface ObservedState {
   readonly dump: WgDump;
@@ -63,3 +64,21 @@ export function planReconcile(
 
 export const planIsEmpty = (p: ReconcilePlan): boolean =>
   p.repairPeers.length + p.addRoutes.length + p.addFdb.length + p.delRoutes.length + p.delFdb.length === 0;
+
+export type RepairKind = "peer" | "route_added" | "fdb_added" | "route_removed" | "fdb_removed";
+
+/** Per kind: planned minus failed (a failure names the key, or for routes and FDB the address). */
+export function repairedCounts(plan: ReconcilePlan, failed: readonly Failure[]): Record<RepairKind, number> {
+  const failedKeys = new Set(failed.map((f) => f.public_key));
+  // Route and FDB failures carry the program in their reason ("ip: …", "bridge: …").
+  const failedSteps = new Set(failed.map((f) => `${f.reason.slice(0, f.reason.indexOf(":"))} ${f.public_key}`));
+  const ok = (items: readonly string[], command: "ip" | "bridge") =>
+    items.filter((x) => !failedSteps.has(`${command} ${x}`)).length;
+  return {
+    peer: plan.repairPeers.filter((k) => !failedKeys.has(k)).length,
+    route_added: ok(plan.addRoutes, "ip"),
+    fdb_added: ok(plan.addFdb, "bridge"),
+    route_removed: ok(plan.delRoutes, "ip"),
+    fdb_removed: ok(plan.delFdb, "bridge"),
+  };
+}

@@ -1,4 +1,4 @@
-import { type AgentFrame, type EdgeFrame, type HelloFrame, PROTOCOL_VERSION, parseEdgeFrame } from "@wgkex-edge/shared";
+import { type AgentFrame, type EdgeFrame, type HelloFrame, parseEdgeFrame } from "@wgkex-edge/shared";
 import WebSocket from "ws";
 import type { Clock } from "../clock.ts";
 import type { Logger } from "../log.ts";
@@ -9,21 +9,21 @@ export type ConnectionState = "connecting" | "open" | "closed" | "stopped";
 export interface EdgeConnectionOptions {
   readonly url: string;
   readonly token: string;
-  readonly agent: string;
   readonly clock: Clock;
   readonly logger: Logger;
   readonly pingIntervalMs: number;
   readonly backoff: { baseMs: number; maxMs: number };
   readonly random?: () => number;
-  /** Asked at every (re)connect: what to put into hello. */
-  readonly hello: () => { since: number; snapshot: boolean };
+  /** Asked at every (re)connect: the hello to send first (the session builds it). */
+  readonly hello: () => HelloFrame;
   readonly onFrame: (frame: EdgeFrame) => void;
   readonly onState?: (state: ConnectionState) => void;
 }
 
 /**
- * One WebSocket to the edge for one domain: hello on open, frames parsed with the shared
- * schemas, ping keep-alive (terminate without pong), reconnect with full-jitter backoff.
+ * One WebSocket to the edge for one domain, the transport under `EdgeSession`: the
+ * session's hello on open, frames parsed with the shared schemas, ping keep-alive
+ * (terminate without pong), reconnect with full-jitter backoff.
  */
 export class EdgeConnection {
   readonly #o: EdgeConnectionOptions;
@@ -106,11 +106,9 @@ export class EdgeConnection {
     });
     this.#ws = ws;
     ws.on("open", () => {
-      const { since, snapshot } = this.#o.hello();
-      const hello: HelloFrame = { type: "hello", v: PROTOCOL_VERSION, agent: this.#o.agent, since };
-      if (snapshot) hello.snapshot = true;
+      const hello = this.#o.hello();
       ws.send(JSON.stringify(hello));
-      this.#o.logger.info("edge socket open", { since, snapshot });
+      this.#o.logger.info("edge socket open", { since: hello.since, snapshot: hello.snapshot === true });
       this.#o.onState?.("open");
       this.#alive = true;
       this.#pingTimer = this.#o.clock.setInterval(() => {

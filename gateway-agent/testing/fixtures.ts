@@ -2,8 +2,8 @@ import { generateKeyPairSync } from "node:crypto";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { parseConfig } from "../../src/config/load.ts";
-import type { AgentConfig } from "../../src/config/schema.ts";
+import { parseConfig } from "../src/config/load.ts";
+import type { AgentConfig } from "../src/config/schema.ts";
 
 export function keyPair(): { privateKey: string; publicKey: string } {
   const { privateKey, publicKey } = generateKeyPairSync("x25519");

@@ -3,9 +3,11 @@ import type { AddressInfo } from "node:net";
 import {
   type AgentFrame,
   type EdgeFrame,
+  type ErrorCode,
   MAX_ENTRIES_PER_FRAME,
   type PeerEntry,
   parseAgentFrame,
+  SESSION_ERRORS,
 } from "@wgkex-edge/shared";
 import { WebSocket, WebSocketServer } from "ws";
 
@@ -92,6 +94,14 @@ export class FakeEdge {
       };
       this.#listeners.push(check);
     });
+  }
+
+  /** Close every socket on purpose, as the edge does: `error {code}`, then the code's close code. */
+  refuse(code: ErrorCode, message: string = SESSION_ERRORS[code].meaning): void {
+    for (const ws of this.sockets) {
+      ws.send(JSON.stringify({ type: "error", code, message }));
+      ws.close(SESSION_ERRORS[code].closeCode, code);
+    }
   }
 
   dropAll(): void {

@@ -1,5 +1,5 @@
-import type { RecordedCall } from "../../src/commands/recording-runner.ts";
-import { RecordingRunner } from "../../src/commands/recording-runner.ts";
+import type { RecordedCall } from "../src/commands/recording-runner.ts";
+import { RecordingRunner } from "../src/commands/recording-runner.ts";
 import {
   type CommandResult,
   type CommandRunner,
@@ -7,7 +7,7 @@ import {
   fail,
   ok,
   type RunOptions,
-} from "../../src/commands/runner.ts";
+} from "../src/commands/runner.ts";
 
 export interface SimPeer {
   allowed: string[];

@@ -1,0 +1,198 @@
+import { type AddressVariant, linkLocal } from "@wgkex-edge/shared";
+import type { Clock } from "../clock.ts";
+import { wg } from "../commands/builders.ts";
+import type { CommandRunner } from "../commands/runner.ts";
+import type { AgentConfig, StaticPeer } from "../config/schema.ts";
+import { loadCounts, planCleanup, recentPeers } from "../dataplane/cleanup.ts";
+import type { Failure, PeerProgrammer } from "../dataplane/peers.ts";
+import {
+  planIsEmpty,
+  planReconcile,
+  type ReconcilePlan,
+  type RepairKind,
+  repairedCounts,
+} from "../dataplane/reconcile.ts";
+import type { Logger } from "../log.ts";
+import type { DomainMetrics } from "../metrics.ts";
+import type { HostObserver, Observation } from "./observer.ts";
+import type { DomainStore } from "./store.ts";
+
+export type MaintenanceJob = "reconcile" | "cleanup" | "load" | "live";
+
+/** What a maintenance pass did; every failure is in here, none is only logged. */
+export interface MaintenanceReport {
+  /** The host could not be read: nothing was planned or changed. */
+  readonly error?: string;
+  readonly reconcile?: { readonly plan: ReconcilePlan; readonly failed: Failure[] };
+  readonly cleanup?: { readonly removed: string[]; readonly failed: Failure[] };
+  readonly load?: { readonly connected: number; readonly peers: number };
+  /** Keys with a handshake within the stale window, as reported in `live` frames. */
+  readonly live?: string[];
+}
+
+/** Where reports go (the edge session). */
+export interface MaintenanceOutbox {
+  removed(entries: ReadonlyArray<{ key: string; reason: string }>, at: number): void;
+  live(keys: readonly string[]): void;
+  load(report: { connected: number; load: number; peers: number }): void;
+}
+
+export interface MaintenanceDeps {
+  readonly config: Pick<AgentConfig, "cleanup" | "reports">;
+  readonly wireguard: string;
+  readonly variant: AddressVariant;
+  readonly staticPeers: readonly StaticPeer[];
+  readonly staticKeys: ReadonlySet<string>;
+  /** The gateway's own link-local address (once provisioned): never an orphan route. */
+  readonly ownAddress: () => string;
+  readonly runner: CommandRunner;
+  readonly programmer: PeerProgrammer;
+  readonly observer: HostObserver;
+  readonly store: DomainStore;
+  readonly metrics: DomainMetrics;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly outbox: MaintenanceOutbox;
+  /** Connected peers over all domains (the `load` figure). */
+  readonly totalConnected: () => number;
+}
+
+/**
+ * Reconcile, stale cleanup and the load/live reports, as one pass: observe the host once,
+ * plan (pure: planReconcile, planCleanup, loadCounts), apply, then report what happened
+ * (frames, metrics, logs, the returned report), failures included.
+ */
+export class Maintenance {
+  readonly #d: MaintenanceDeps;
+
+  constructor(deps: MaintenanceDeps) {
+    this.#d = deps;
+  }
+
+  async run(jobs: readonly MaintenanceJob[]): Promise<MaintenanceReport> {
+    const seen = await this.#d.observer.observe({ routing: jobs.includes("reconcile") });
+    if (!seen.ok) return { error: seen.error };
+    const observation = seen.observation;
+    const now = this.#d.clock.now();
+    const report: {
+      -readonly [K in keyof MaintenanceReport]: MaintenanceReport[K];
+    } = {};
+    if (jobs.includes("reconcile")) report.reconcile = await this.#reconcile(observation);
+    if (jobs.includes("cleanup")) report.cleanup = await this.#cleanup(observation, now);
+    // Reports describe the host after this pass: without the peers it just removed.
+    const gone = new Set(report.cleanup?.removed ?? []);
+    const peers = gone.size > 0 ? observation.dump.peers.filter((p) => !gone.has(p.key)) : observation.dump.peers;
+    if (jobs.includes("load")) report.load = this.#load(peers, now);
+    if (jobs.includes("live")) {
+      report.live = recentPeers(peers, now, this.#d.config.cleanup.stale_after_s, this.#d.staticKeys);
+      this.#d.outbox.live(report.live);
+    }
+    return report;
+  }
+
+  /** Repair what the peers need (peer allowed-ips, routes, FDB entries), remove our orphans. */
+  async #reconcile(observation: Observation): Promise<{ plan: ReconcilePlan; failed: Failure[] }> {
+    const plan = planReconcile(
+      { dump: observation.dump, routes: observation.routes ?? [], fdb: observation.fdb ?? [] },
+      {
+        variant: this.#d.variant,
+        wireguard: this.#d.wireguard,
+        ownAddress: this.#d.ownAddress(),
+        staticKeys: this.#d.staticKeys,
+      },
+    );
+    const failed: Failure[] = [];
+    if (planIsEmpty(plan)) return { plan, failed };
+    if (plan.repairPeers.length > 0) {
+      const nodes = plan.repairPeers.filter((k) => !this.#d.staticKeys.has(k));
+      if (nodes.length > 0) failed.push(...(await this.#d.programmer.install(nodes)).failed);
+      const repair = new Set(plan.repairPeers);
+      for (const peer of this.#d.staticPeers.filter((s) => repair.has(s.public_key))) {
+        const failure = await this.#setStaticPeer(peer);
+        if (failure) failed.push(failure);
+      }
+    }
+    await this.#d.programmer.routesAndFdb(
+      { addRoutes: plan.addRoutes, addFdb: plan.addFdb, delRoutes: plan.delRoutes, delFdb: plan.delFdb },
+      failed,
+    );
+    const done = repairedCounts(plan, failed);
+    for (const [kind, n] of Object.entries(done) as Array<[RepairKind, number]>) this.#d.metrics.repaired(kind, n);
+    this.#d.logger.warn("reconcile repaired drift", {
+      peers: done.peer,
+      add_routes: done.route_added,
+      add_fdb: done.fdb_added,
+      del_routes: done.route_removed,
+      del_fdb: done.fdb_removed,
+      failed: failed.length,
+    });
+    if (failed.length > 0) {
+      this.#d.logger.error("reconcile could not repair everything", {
+        count: failed.length,
+        first: failed.slice(0, 5),
+      });
+    }
+    return { plan, failed };
+  }
+
+  async #setStaticPeer(peer: StaticPeer): Promise<Failure | undefined> {
+    const r = await this.#d.runner.run(
+      wg.setStaticPeer(
+        this.#d.wireguard,
+        peer.public_key,
+        linkLocal(peer.public_key, this.#d.variant),
+        peer.endpoint,
+        peer.persistent_keepalive,
+      ),
+    );
+    if (r.code === 0) return undefined;
+    this.#d.metrics.commandFailed("wg");
+    return { public_key: peer.public_key, reason: `wg: ${(r.stderr.trim() || `exit ${r.code}`).slice(0, 400)}` };
+  }
+
+  /** Remove stale peers (FDB → route → peer) and tell the edge which. */
+  async #cleanup(observation: Observation, now: number): Promise<{ removed: string[]; failed: Failure[] }> {
+    const { store, config } = this.#d;
+    const plan = planCleanup(observation.dump.peers, now, store.state.first_seen, this.#d.staticKeys, {
+      staleAfterS: config.cleanup.stale_after_s,
+      graceS: config.cleanup.grace_s,
+    });
+    store.installed(plan.remember, now);
+    store.forget(plan.forget);
+    let removed: string[] = [];
+    let failed: Failure[] = [];
+    if (plan.remove.length > 0) {
+      const r = await this.#d.programmer.remove(plan.remove.map((d) => d.key));
+      removed = r.done;
+      failed = r.failed;
+      store.forget(removed);
+      this.#d.metrics.staleRemoved(removed.length);
+      const done = new Set(removed);
+      this.#d.outbox.removed(
+        plan.remove.filter((d) => done.has(d.key)),
+        now,
+      );
+      this.#d.logger.info("stale peers removed", { count: removed.length });
+      if (failed.length > 0) {
+        this.#d.logger.warn("some stale peers could not be removed", {
+          count: failed.length,
+          first: failed.slice(0, 5),
+        });
+      }
+      const left = store.state.peers - removed.length;
+      store.counts({ peers: left });
+      this.#d.metrics.peers(left);
+    }
+    store.save();
+    return { removed, failed };
+  }
+
+  #load(peers: Observation["dump"]["peers"], now: number): { connected: number; peers: number } {
+    const counts = loadCounts(peers, now, this.#d.config.reports.connected_window_s, this.#d.staticKeys);
+    this.#d.store.counts({ connected: counts.connected });
+    this.#d.metrics.connected(counts.connected);
+    this.#d.store.save();
+    this.#d.outbox.load({ connected: counts.connected, load: this.#d.totalConnected(), peers: counts.peers });
+    return counts;
+  }
+}

@@ -1,0 +1,121 @@
+import type { PeerEntry } from "@wgkex-edge/shared";
+import type { Clock } from "../clock.ts";
+import { planBatch, planSnapshot } from "../dataplane/changes.ts";
+import type { WgDump } from "../dataplane/observe.ts";
+import type { Failure, PeerProgrammer } from "../dataplane/peers.ts";
+import type { Logger } from "../log.ts";
+import type { DomainMetrics } from "../metrics.ts";
+import type { DomainStore } from "./store.ts";
+
+export interface RuntimeHooks {
+  /** Called after a batch is installed, before the state file is written (crash tests). */
+  beforeStateWrite?: (domain: string, seq: number) => void | Promise<void>;
+}
+
+export interface ApplyOutcome {
+  /** The seq acknowledged. */
+  readonly seq: number;
+  readonly failed: Failure[];
+}
+
+export interface PeerApplierDeps {
+  readonly domain: string;
+  readonly programmer: PeerProgrammer;
+  readonly store: DomainStore;
+  readonly metrics: DomainMetrics;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly staticKeys: ReadonlySet<string>;
+  /** The installed peers, read from the host (undefined when it cannot be read). */
+  readonly installedPeers: () => Promise<WgDump | undefined>;
+  readonly ack: (seq: number, failed: readonly Failure[]) => void;
+  /** True once the agent was killed (crash simulation): nothing more may be written or sent. */
+  readonly killed: () => boolean;
+  readonly hooks?: RuntimeHooks;
+}
+
+/**
+ * Applies what the edge sends, always in this order: install on the host, then write the
+ * state file, then ack. A crash between any two steps loses nothing: the edge replays from
+ * the last seq written, and installing twice is harmless.
+ */
+export class PeerApplier {
+  readonly #d: PeerApplierDeps;
+
+  constructor(deps: PeerApplierDeps) {
+    this.#d = deps;
+  }
+
+  /** A batch of changes (last op per key wins). */
+  async batch(entries: readonly PeerEntry[], receivedAt: readonly number[]): Promise<ApplyOutcome> {
+    const { programmer, store } = this.#d;
+    const plan = planBatch(entries, this.#d.staticKeys);
+    const failed: Failure[] = [];
+    if (plan.removes.length > 0) {
+      const r = await programmer.remove(plan.removes);
+      failed.push(...r.failed);
+      store.forget(r.done);
+    }
+    if (plan.adds.length > 0) {
+      const r = await programmer.install(plan.adds);
+      failed.push(...r.failed);
+      store.installed(r.done, this.#d.clock.now());
+    }
+    this.#d.metrics.batchSize(plan.adds.length + plan.removes.length);
+    const seq = Math.max(store.state.applied_seq, plan.seq);
+    await this.#commit(seq, failed, receivedAt);
+    this.#d.logger.info("batch installed", {
+      seq: plan.seq,
+      added: plan.adds.length,
+      removed: plan.removes.length,
+      failed: failed.length,
+    });
+    return { seq, failed };
+  }
+
+  /** The full desired set: remove managed peers not listed (never static ones), install the rest, ack `head`. */
+  async snapshot(keys: readonly string[], head: number, receivedAt: number): Promise<ApplyOutcome> {
+    const { programmer, store } = this.#d;
+    const dump = await this.#d.installedPeers();
+    const plan = planSnapshot(
+      keys,
+      (dump?.peers ?? []).map((p) => p.key),
+      this.#d.staticKeys,
+    );
+    const failed: Failure[] = [];
+    if (plan.remove.length > 0) {
+      const r = await programmer.remove(plan.remove);
+      failed.push(...r.failed);
+      store.forget(r.done);
+    }
+    const r = await programmer.install(plan.install);
+    failed.push(...r.failed);
+    store.installed(
+      r.done.filter((k) => plan.fresh.has(k)),
+      this.#d.clock.now(),
+    );
+    this.#d.metrics.batchSize(plan.install.length + plan.remove.length);
+    await this.#commit(head, failed, [receivedAt], true);
+    this.#d.logger.info("snapshot installed", {
+      head,
+      keys: plan.install.length,
+      removed: plan.remove.length,
+      failed: failed.length,
+    });
+    return { seq: head, failed };
+  }
+
+  /** State first, ack second: the edge never hears of a seq the agent could forget. */
+  async #commit(seq: number, failed: Failure[], receivedAt: readonly number[], snapshot = false): Promise<void> {
+    const { store, metrics } = this.#d;
+    await this.#d.hooks?.beforeStateWrite?.(this.#d.domain, seq);
+    if (this.#d.killed()) throw new Error("killed");
+    store.applied(seq, { snapshot });
+    metrics.appliedSeq(seq);
+    metrics.replayLag(store.lag);
+    const now = store.state.last_sync;
+    for (const t of receivedAt) metrics.applyLatency((now - t) / 1000);
+    if (failed.length > 0) this.#d.logger.warn("some keys failed", { count: failed.length, first: failed.slice(0, 5) });
+    this.#d.ack(seq, failed);
+  }
+}

@@ -1,0 +1,268 @@
+import type { Clock } from "../clock.ts";
+import type { CommandRunner } from "../commands/runner.ts";
+import type { AgentConfig, DomainConfig } from "../config/schema.ts";
+import { PeerProgrammer } from "../dataplane/peers.ts";
+import { type ProvisionResult, provisionDomain } from "../dataplane/provision.ts";
+import { interfaceFrame } from "../edge/frames.ts";
+import { EdgeSession } from "../edge/session.ts";
+import type { Logger } from "../log.ts";
+import { type AgentMetrics, DomainMetrics } from "../metrics.ts";
+import type { DomainState } from "../state.ts";
+import { Maintenance, type MaintenanceJob, type MaintenanceReport } from "./maintenance.ts";
+import { HostObserver } from "./observer.ts";
+import { PeerApplier, type RuntimeHooks } from "./peer-applier.ts";
+import { DomainStore } from "./store.ts";
+import { WorkQueue } from "./work-queue.ts";
+
+export type { RuntimeHooks } from "./peer-applier.ts";
+
+/** After batches, the peer count is refreshed from `wg show dump` at most this often. */
+const DUMP_REFRESH_MS = 10_000;
+
+export interface DomainRuntimeDeps {
+  readonly config: AgentConfig;
+  readonly domain: DomainConfig;
+  readonly runner: CommandRunner;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly metrics: AgentMetrics;
+  /** `wgkex-agent/<version>`, for the hello. */
+  readonly agent: string;
+  readonly hooks?: RuntimeHooks;
+  readonly dryRun?: boolean;
+  /** Connected peers over all domains (for the load report). */
+  readonly totalConnected: () => number;
+  readonly readFile?: (path: string) => string;
+  readonly daemonLog?: string;
+}
+
+/**
+ * One domain, wired: its session with the edge feeds a serial work queue; the queue runs the
+ * peer applier (install → state → ack) and maintenance passes (reconcile, cleanup, reports),
+ * one at a time. Provisioning runs first, before any queued work.
+ */
+export class DomainRuntime {
+  readonly #d: DomainRuntimeDeps;
+  readonly #log: Logger;
+  readonly #metrics: DomainMetrics;
+  readonly #staticKeys: ReadonlySet<string>;
+  readonly #programmer: PeerProgrammer;
+  readonly #store: DomainStore;
+  readonly #observer: HostObserver;
+  readonly #session: EdgeSession;
+  readonly #queue: WorkQueue;
+  readonly #maintenance: Maintenance;
+  #provisioned: ProvisionResult | undefined;
+  #dumpRefreshedAt = Number.NEGATIVE_INFINITY;
+
+  constructor(deps: DomainRuntimeDeps) {
+    const { domain, clock } = deps;
+    this.#d = deps;
+    this.#log = deps.logger.child({ domain: domain.name });
+    const metrics = new DomainMetrics(deps.metrics, domain.name);
+    this.#metrics = metrics;
+    this.#staticKeys = new Set(domain.static_peers.map((p) => p.public_key));
+    const { wireguard, vxlan } = domain.interfaces;
+    this.#programmer = new PeerProgrammer(deps.runner, { wireguard, vxlan, variant: domain.variant }, undefined, {
+      onCommandFailure: (command) => metrics.commandFailed(command),
+    });
+    const store = new DomainStore({
+      dir: deps.config.state_dir,
+      domain: domain.name,
+      clock,
+      ...(deps.dryRun ? { dryRun: true } : {}),
+    });
+    this.#store = store;
+    this.#observer = new HostObserver({
+      runner: deps.runner,
+      interfaces: { wireguard, vxlan },
+      metrics,
+      logger: this.#log,
+      onPeerCount: (peers) => store.counts({ peers }),
+    });
+    const session = new EdgeSession({
+      domain: domain.name,
+      variant: domain.variant,
+      agent: deps.agent,
+      clock,
+      logger: this.#log,
+      yieldMs: deps.config.edge.backoff_max_ms,
+      handlers: {
+        cursor: () => store.cursor(),
+        head: (seq, force) => {
+          if (store.sawHead(seq, force)) metrics.replayLag(store.lag);
+        },
+        welcomed: () => {
+          metrics.edgeConnected(true);
+          this.reportLoad().catch(() => {
+            // logged by the queue
+          });
+        },
+        peers: (entries, receivedAt) => this.#queue.peers(entries, receivedAt),
+        snapshot: (keys, head, receivedAt) => this.#queue.snapshot(keys, head, receivedAt),
+        connection: (open) => {
+          metrics.edgeConnected(open);
+          store.edgeConnected(open);
+        },
+      },
+    });
+    this.#session = session;
+    const applier = new PeerApplier({
+      domain: domain.name,
+      programmer: this.#programmer,
+      store,
+      metrics,
+      clock,
+      logger: this.#log,
+      staticKeys: this.#staticKeys,
+      installedPeers: () => this.#observer.peers(),
+      ack: (seq, failed) => session.ack(seq, failed),
+      killed: () => this.#queue.killed,
+      ...(deps.hooks ? { hooks: deps.hooks } : {}),
+    });
+    this.#queue = new WorkQueue({
+      clock,
+      runBatch: async (job) => {
+        if (job.kind === "peers") await applier.batch(job.entries, job.receivedAt);
+        else await applier.snapshot(job.keys, job.head, job.receivedAt);
+      },
+      afterBatches: () => this.#refreshPeerCount(),
+      onError: (job, error) => this.#log.error("job failed", { job, error: error as Error }),
+    });
+    this.#maintenance = new Maintenance({
+      config: deps.config,
+      wireguard,
+      variant: domain.variant,
+      staticPeers: domain.static_peers,
+      staticKeys: this.#staticKeys,
+      ownAddress: () => this.#provisioned?.address ?? "",
+      runner: deps.runner,
+      programmer: this.#programmer,
+      observer: this.#observer,
+      store,
+      metrics,
+      clock,
+      logger: this.#log,
+      outbox: session,
+      totalConnected: deps.totalConnected,
+    });
+    metrics.appliedSeq(store.state.applied_seq);
+    metrics.edgeConnected(false);
+  }
+
+  get name(): string {
+    return this.#d.domain.name;
+  }
+
+  get domain(): DomainConfig {
+    return this.#d.domain;
+  }
+
+  /** Batched install/remove on this domain's interfaces (outside the queue: tests, bench). */
+  get programmer(): PeerProgrammer {
+    return this.#programmer;
+  }
+
+  /** The session with the edge: the agent connects a socket to it. */
+  get session(): EdgeSession {
+    return this.#session;
+  }
+
+  get state(): Readonly<DomainState> {
+    return this.#store.state;
+  }
+
+  get provisioned(): ProvisionResult | undefined {
+    return this.#provisioned;
+  }
+
+  /** Set when the edge's variant differs from ours: the domain refuses to run. */
+  get fatal(): string | undefined {
+    return this.#session.refusal;
+  }
+
+  /** Node peers with a recent handshake, as last reported. */
+  get connected(): number {
+    return this.#store.state.connected;
+  }
+
+  get staticKeys(): ReadonlySet<string> {
+    return this.#staticKeys;
+  }
+
+  /** What hello says: last applied seq, and whether we need the full set. */
+  hello(): { since: number; snapshot: boolean } {
+    return this.#store.cursor();
+  }
+
+  /** Create or repair the interfaces; a newly created interface means "ask for a snapshot". */
+  async provision(): Promise<ProvisionResult> {
+    const { runner, config, domain } = this.#d;
+    const result = await provisionDomain(runner, config, domain, this.#programmer, {
+      logger: this.#log,
+      ...(this.#d.readFile ? { readFile: this.#d.readFile } : {}),
+      ...(this.#d.daemonLog ? { daemonLog: this.#d.daemonLog } : {}),
+    });
+    if (result.created) this.#store.requireSnapshot();
+    this.#provisioned = result;
+    this.#session.setInterface(interfaceFrame(result, domain.listen_port, config.external_address));
+    this.#log.info("domain provisioned", {
+      created: result.created,
+      address: result.address,
+      public_key: result.publicKey,
+      problems: result.problems.length,
+    });
+    return result;
+  }
+
+  /** One maintenance pass over one observation of the host, queued behind the work in flight. */
+  maintain(jobs: readonly MaintenanceJob[]): Promise<MaintenanceReport> {
+    return this.#queue.task(jobs.join("+"), () => this.#maintenance.run(jobs));
+  }
+
+  reconcile(): Promise<MaintenanceReport> {
+    return this.maintain(["reconcile"]);
+  }
+
+  cleanup(): Promise<MaintenanceReport> {
+    return this.maintain(["cleanup"]);
+  }
+
+  reportLoad(): Promise<MaintenanceReport> {
+    return this.maintain(["load"]);
+  }
+
+  reportLive(): Promise<MaintenanceReport> {
+    return this.maintain(["live"]);
+  }
+
+  /** Wait until the queue is empty (tests, shutdown). */
+  idle(): Promise<void> {
+    return this.#queue.idle();
+  }
+
+  /** Finish the batch in flight, drop the rest (the edge replays it), write state. */
+  async stop(): Promise<void> {
+    this.#session.stop();
+    await this.#queue.stop();
+    if (this.#queue.killed) return;
+    try {
+      this.#store.save(true);
+    } catch (e) {
+      this.#log.error("cannot write state", { error: e as Error });
+    }
+  }
+
+  /** Crash simulation: stop now, write nothing. */
+  kill(): void {
+    this.#queue.kill();
+  }
+
+  /** After bursts, now and then: the peer count for metrics and `status`. */
+  async #refreshPeerCount(): Promise<void> {
+    const now = this.#d.clock.now();
+    if (now - this.#dumpRefreshedAt < DUMP_REFRESH_MS) return;
+    this.#dumpRefreshedAt = now;
+    await this.#observer.peers();
+  }
+}

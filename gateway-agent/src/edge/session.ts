@@ -1,0 +1,209 @@
+import {
+  type AddressVariant,
+  type AgentFrame,
+  type EdgeFrame,
+  type ErrorFrame,
+  errorVerdict,
+  type HelloFrame,
+  type InterfaceFrame,
+  isWelcomed,
+  nextSessionState,
+  type PeerEntry,
+  type SessionEvent,
+  type SessionState,
+  type WelcomeFrame,
+} from "@wgkex-edge/shared";
+import type { Clock } from "../clock.ts";
+import type { Failure } from "../dataplane/peers.ts";
+import type { Logger } from "../log.ts";
+import type { ConnectionState } from "./connection.ts";
+import { ackFrame, helloFrame, liveFrames, removedFrames } from "./frames.ts";
+
+/** What the session needs of the socket (EdgeConnection). */
+export interface SessionLink {
+  send(frame: AgentFrame): boolean;
+  /** A welcome arrived: the connection is healthy, reset the backoff. */
+  welcomed(): void;
+  delayNextReconnect(ms: number): void;
+  stop(): Promise<void>;
+}
+
+/** What the session hands to its domain. */
+export interface SessionHandlers {
+  /** Where the agent stands, asked at every (re)connect. */
+  cursor(): { since: number; snapshot: boolean };
+  /** The edge's head: set by a welcome (`force`, it may even go back), moved forward by live entries. */
+  head(seq: number, force: boolean): void;
+  welcomed(frame: WelcomeFrame): void;
+  peers(entries: readonly PeerEntry[], receivedAt: number): void;
+  /** The full desired set, assembled from every page; `receivedAt` = the first page. */
+  snapshot(keys: string[], head: number, receivedAt: number): void;
+  connection(open: boolean): void;
+}
+
+export interface EdgeSessionOptions {
+  readonly domain: string;
+  readonly variant: AddressVariant;
+  /** `wgkex-agent/<version>` for the hello. */
+  readonly agent: string;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  /** How long to stay away after `error replaced` (the longest backoff). */
+  readonly yieldMs: number;
+  readonly handlers: SessionHandlers;
+}
+
+/**
+ * One domain's session with the edge, in one place: the hello, the welcome (variant check,
+ * head, mode), snapshot pages assembled into one desired set, what each error code means
+ * (shared/src/session.ts) and every frame the agent sends. The socket underneath
+ * (`EdgeConnection`) only carries frames and reconnects.
+ */
+export class EdgeSession {
+  readonly #o: EdgeSessionOptions;
+  #state: SessionState = "closed";
+  #link: SessionLink | undefined;
+  #pages: Set<string> | undefined;
+  #pagesSince = 0;
+  #refusal: string | undefined;
+  #interface: InterfaceFrame | undefined;
+
+  constructor(options: EdgeSessionOptions) {
+    this.#o = options;
+  }
+
+  get state(): SessionState {
+    return this.#state;
+  }
+
+  /** Why this domain refuses to run (a welcome that contradicts the configuration). */
+  get refusal(): string | undefined {
+    return this.#refusal;
+  }
+
+  attach(link: SessionLink): void {
+    this.#link = link;
+  }
+
+  hello(): HelloFrame {
+    return helloFrame(this.#o.agent, this.#o.handlers.cursor());
+  }
+
+  /** The interface to announce after every welcome (set once provisioned). */
+  setInterface(frame: InterfaceFrame): void {
+    this.#interface = frame;
+  }
+
+  /** The socket opened, closed or is reconnecting. */
+  transport(state: ConnectionState): void {
+    const open = state === "open";
+    this.#to(open ? "open" : "close");
+    if (!open) this.#pages = undefined;
+    this.#o.handlers.connection(open);
+  }
+
+  /** Shutdown: frames that still arrive are ignored. */
+  stop(): void {
+    this.#to("stop");
+  }
+
+  onFrame(frame: EdgeFrame): void {
+    if (this.#state === "stopped") return;
+    switch (frame.type) {
+      case "welcome":
+        this.#welcome(frame);
+        return;
+      case "peers": {
+        const now = this.#o.clock.now();
+        this.#o.handlers.head(frame.entries[frame.entries.length - 1]?.seq ?? 0, false);
+        this.#o.handlers.peers(frame.entries, now);
+        return;
+      }
+      case "snapshot": {
+        // Pages are taken even without a snapshot welcome: the set is what the edge says it is.
+        if (this.#pages === undefined) {
+          this.#pages = new Set();
+          this.#pagesSince = this.#o.clock.now();
+        }
+        for (const key of frame.keys) this.#pages.add(key);
+        if (!frame.done) return;
+        const keys = [...this.#pages];
+        this.#pages = undefined;
+        this.#to("snapshot_done");
+        this.#o.handlers.snapshot(keys, frame.head, this.#pagesSince);
+        return;
+      }
+      case "error":
+        this.#error(frame);
+        return;
+    }
+  }
+
+  // ------------------------------------------------------------------ what the agent sends
+
+  ack(seq: number, failed: readonly Failure[]): boolean {
+    return this.#send(ackFrame(seq, failed));
+  }
+
+  removed(entries: ReadonlyArray<{ key: string; reason: string }>, at: number): void {
+    for (const frame of removedFrames(entries, at)) this.#send(frame);
+  }
+
+  live(keys: readonly string[]): void {
+    for (const frame of liveFrames(keys)) this.#send(frame);
+  }
+
+  /** Load reports count only on a welcomed socket (they feed the v2 choice). */
+  load(report: { connected: number; load: number; peers: number }): void {
+    if (isWelcomed(this.#state)) this.#send({ type: "load", ...report });
+  }
+
+  // ------------------------------------------------------------------ internals
+
+  #welcome(frame: WelcomeFrame): void {
+    this.#link?.welcomed();
+    const { domain, variant } = this.#o;
+    if (frame.variant !== variant) {
+      this.#refusal = `edge says domain ${domain} uses address variant "${frame.variant}" but domains.${domain}.variant is "${variant}": refusing to run this domain; fix the configuration on one side`;
+      this.#o.logger.error(this.#refusal);
+      this.#halt();
+      return;
+    }
+    this.#o.handlers.head(frame.head, true);
+    this.#to(frame.mode === "snapshot" ? "welcome_snapshot" : "welcome_replay");
+    this.#o.logger.info("welcome", { mode: frame.mode, head: frame.head, since: this.#o.handlers.cursor().since });
+    if (frame.mode === "snapshot") {
+      this.#pages = new Set();
+      this.#pagesSince = this.#o.clock.now();
+    }
+    if (this.#interface) this.#send(this.#interface);
+    this.#o.handlers.welcomed(frame);
+  }
+
+  #error(frame: ErrorFrame): void {
+    this.#o.logger.error("edge error", { code: frame.code, message: frame.message });
+    switch (errorVerdict(frame.code)) {
+      case "stop":
+        this.#halt();
+        return;
+      case "yield":
+        this.#link?.delayNextReconnect(this.#o.yieldMs);
+        return;
+      case "retry":
+        return; // the edge closes; the connection reconnects with its backoff
+    }
+  }
+
+  #halt(): void {
+    this.#to("stop");
+    void this.#link?.stop();
+  }
+
+  #to(event: SessionEvent): void {
+    this.#state = nextSessionState(this.#state, event);
+  }
+
+  #send(frame: AgentFrame): boolean {
+    return this.#link?.send(frame) ?? false;
+  }
+}
