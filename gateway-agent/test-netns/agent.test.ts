@@ -1,11 +1,7 @@
 import { rmSync, writeFileSync } from "node:fs";
 import { linkLocal } from "@wgkex-edge/shared";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startAgent } from "../src/agent.ts";
-import { ExecaRunner } from "../src/commands/execa-runner.ts";
-import { netnsRunner } from "../src/commands/netns-runner.ts";
-import { parseConfig } from "../src/config/load.ts";
-import { silentLogger } from "../src/log.ts";
+import { ExecaRunner, netnsRunner, parseConfig, silentLogger, startAgent } from "../src/index.ts";
 import {
   createNamespace,
   destroyNamespace,

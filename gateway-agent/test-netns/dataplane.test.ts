@@ -1,12 +1,15 @@
 import { rmSync, writeFileSync } from "node:fs";
 import { linkLocal } from "@wgkex-edge/shared";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Agent, startAgent } from "../src/agent.ts";
-import type { Clock } from "../src/clock.ts";
-import { ExecaRunner } from "../src/commands/execa-runner.ts";
-import { netnsRunner } from "../src/commands/netns-runner.ts";
-import { parseConfig } from "../src/config/load.ts";
-import { silentLogger } from "../src/log.ts";
+import {
+  type Agent,
+  type Clock,
+  ExecaRunner,
+  netnsRunner,
+  parseConfig,
+  silentLogger,
+  startAgent,
+} from "../src/index.ts";
 import {
   createNamespace,
   destroyNamespace,

@@ -1,7 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { startAgent } from "../src/agent.ts";
-import { parseConfig } from "../src/config/load.ts";
-import { memoryLogger } from "../src/log.ts";
+import { memoryLogger, parseConfig, startAgent } from "../src/index.ts";
 import { FakeEdge, publicKeys, SimHost, testSetup } from "../testing/index.ts";
 
 const cleanups: Array<() => Promise<void>> = [];
