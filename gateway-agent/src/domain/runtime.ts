@@ -7,11 +7,10 @@ import { interfaceFrame } from "../edge/frames.ts";
 import { EdgeSession } from "../edge/session.ts";
 import type { Logger } from "../log.ts";
 import { type AgentMetrics, DomainMetrics } from "../metrics.ts";
-import type { DomainState } from "../state.ts";
 import { Maintenance, type MaintenanceJob, type MaintenanceReport } from "./maintenance.ts";
 import { HostObserver } from "./observer.ts";
 import { PeerApplier, type RuntimeHooks } from "./peer-applier.ts";
-import { DomainStore } from "./store.ts";
+import { type DomainStateView, DomainStore } from "./store.ts";
 import { WorkQueue } from "./work-queue.ts";
 
 export type { RuntimeHooks } from "./peer-applier.ts";
@@ -44,7 +43,6 @@ export interface DomainRuntimeDeps {
 export class DomainRuntime {
   readonly #d: DomainRuntimeDeps;
   readonly #log: Logger;
-  readonly #metrics: DomainMetrics;
   readonly #staticKeys: ReadonlySet<string>;
   readonly #programmer: PeerProgrammer;
   readonly #store: DomainStore;
@@ -60,7 +58,6 @@ export class DomainRuntime {
     this.#d = deps;
     this.#log = deps.logger.child({ domain: domain.name });
     const metrics = new DomainMetrics(deps.metrics, domain.name);
-    this.#metrics = metrics;
     this.#staticKeys = new Set(domain.static_peers.map((p) => p.public_key));
     const { wireguard, vxlan } = domain.interfaces;
     this.#programmer = new PeerProgrammer(deps.runner, { wireguard, vxlan, variant: domain.variant }, undefined, {
@@ -168,7 +165,7 @@ export class DomainRuntime {
     return this.#session;
   }
 
-  get state(): Readonly<DomainState> {
+  get state(): DomainStateView {
     return this.#store.state;
   }
 

@@ -1,6 +1,11 @@
 import type { Clock } from "../clock.ts";
 import { type DomainState, emptyState, readState, writeFirstSeen, writeState } from "../state.ts";
 
+/** The state as others see it: read-only, first_seen included. */
+export type DomainStateView = Readonly<Omit<DomainState, "first_seen">> & {
+  readonly first_seen: Readonly<Record<string, number>>;
+};
+
 /** first_seen (one entry per peer) is written at most this often, and on stop. */
 const FIRST_SEEN_SAVE_MS = 30_000;
 
@@ -30,7 +35,7 @@ export class DomainStore {
     this.#needSnapshot = saved === undefined;
   }
 
-  get state(): Readonly<DomainState> {
+  get state(): DomainStateView {
     return this.#state;
   }
 
