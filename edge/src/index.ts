@@ -2,10 +2,10 @@ import { Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { ConfigError } from "./config/schema.ts";
 import type { Env } from "./env.ts";
-import { INTERNAL_ERROR, notFound, wgkexError } from "./http/wgkex-json.ts";
+import { INTERNAL_ERROR, internalServerError, notFound, wgkexError } from "./http/wgkex-json.ts";
 import { admin } from "./routes/admin.ts";
 import { gatewaySocket } from "./routes/gateway-socket.ts";
-import { nodeApi } from "./routes/node-api.ts";
+import { NODE_API_PATHS, nodeApi } from "./routes/node-api.ts";
 import { receipts } from "./routes/receipts.ts";
 import { status } from "./routes/status.ts";
 
@@ -26,7 +26,7 @@ app.onError((error, c) => {
   if (error instanceof HTTPException) {
     return c.json({ error: { message: error.message } }, error.status);
   }
-  // A broken configuration must be loud in the logs; routers only ever see wgkex's 500.
+  // A broken configuration or storage must be loud in the logs; routers only ever see wgkex's 500.
   console.error(
     JSON.stringify({
       level: "error",
@@ -34,7 +34,7 @@ app.onError((error, c) => {
       path: c.req.path,
     }),
   );
-  return wgkexError(INTERNAL_ERROR, 500);
+  return NODE_API_PATHS.has(c.req.path) ? internalServerError() : wgkexError(INTERNAL_ERROR, 500);
 });
 
 export default app satisfies ExportedHandler<Env>;

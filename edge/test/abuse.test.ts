@@ -2,11 +2,13 @@ import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { DomainRegistry } from "../src/registry/domain-registry.ts";
+import { answer } from "./fixtures/wgkex/answers.ts";
 import { adminFetch, connectGateway, fetchEdge, freshKey, receiptOf, register } from "./helpers.ts";
 
 const DOMAIN = "ffmuc_welt";
-const INTERNAL = '{"error":{"message":"An internal error has occurred. Please try again later."}}';
-const INTERNAL_500 = INTERNAL;
+const INTERNAL = '{"error":{"message":"An internal error has occurred. Please try again later."}}\n';
+// What wgkex (Werkzeug) answers when a view fails unexpectedly: its HTML 500 page.
+const INTERNAL_500 = answer("v1 unexpected server error (MQTT publish raises)").response.body;
 
 describe("per-key limits inside the domain's object", () => {
   it("throttles a key past per_key, then bans it; other keys are unaffected", async () => {

@@ -2,7 +2,8 @@ import { describe, expect, it } from "vitest";
 import { fetchEdge, freshIp, freshKey, gluonBody, post } from "./helpers.ts";
 
 const KEY = "4oiBpLXEpsDCIkQ8A0kY+jaQ3CvQKSLC3LnXfhy8bWs=";
-const INTERNAL = '{"error":{"message":"An internal error has occurred. Please try again later."}}';
+// Flask's jsonify ends every body with one newline (edge/test/fixtures/wgkex/ has the recordings).
+const INTERNAL = '{"error":{"message":"An internal error has occurred. Please try again later."}}\n';
 
 async function expectWgkexError(res: Response, status: number, body: string): Promise<void> {
   expect(res.status).toBe(status);
@@ -15,7 +16,7 @@ describe("POST /api/v1/wg/key/exchange (wgkex-facts §1)", () => {
     const res = await post(1, gluonBody("ffmuc_welt", KEY));
     expect(res.status).toBe(200);
     expect(res.headers.get("Content-Type")).toBe("application/json");
-    expect(await res.text()).toBe('{"Message":"OK"}');
+    expect(await res.text()).toBe('{"Message":"OK"}\n');
   });
 
   it.each([["application/json"], ["text/plain"], ["application/octet-stream"], [""]])(
@@ -25,7 +26,7 @@ describe("POST /api/v1/wg/key/exchange (wgkex-facts §1)", () => {
         headers: { "Content-Type": type },
       });
       expect(res.status).toBe(200);
-      expect(await res.text()).toBe('{"Message":"OK"}');
+      expect(await res.text()).toBe('{"Message":"OK"}\n');
     },
   );
 
@@ -64,7 +65,7 @@ describe("POST /api/v1/wg/key/exchange (wgkex-facts §1)", () => {
 
   it("refuses a body over the limit with 413, by Content-Length and by counting", async () => {
     const big = JSON.stringify({ domain: "ffmuc_welt", public_key: KEY, pad: "x".repeat(2000) });
-    await expectWgkexError(await post(1, big), 413, '{"error":{"message":"request body too large"}}');
+    await expectWgkexError(await post(1, big), 413, '{"error":{"message":"request body too large"}}\n');
     const stream = new ReadableStream({
       start(controller) {
         controller.enqueue(new TextEncoder().encode(big));
@@ -77,7 +78,7 @@ describe("POST /api/v1/wg/key/exchange (wgkex-facts §1)", () => {
       body: stream,
       duplex: "half",
     } as RequestInit);
-    await expectWgkexError(res, 413, '{"error":{"message":"request body too large"}}');
+    await expectWgkexError(res, 413, '{"error":{"message":"request body too large"}}\n');
   });
 
   it.each(["GET", "PUT", "DELETE", "PATCH"])("answers %s with 405 and Allow", async (method) => {
@@ -95,15 +96,15 @@ describe("POST /api/v1/wg/key/exchange (wgkex-facts §1)", () => {
     expect(res.headers.get("Allow")).toBe("OPTIONS, POST");
   });
 
-  it("serves a small HTML page at /", async () => {
+  it("serves wgkex's own page at /", async () => {
     const res = await fetchEdge("/");
     expect(res.status).toBe(200);
-    expect(res.headers.get("Content-Type")).toMatch(/^text\/html/);
-    expect(await res.text()).toContain("/api/v2/wg/key/exchange");
+    expect(res.headers.get("Content-Type")).toBe("text/html; charset=utf-8");
+    expect(await res.text()).toContain("<h1>WGKEX</h1>");
   });
 
   it("answers unknown paths with 404", async () => {
-    const res = await fetchEdge("/api/v3/wg/key/exchange", { method: "POST" });
+    const res = await fetchEdge("/api/v4/wg/key/exchange", { method: "POST" });
     expect(res.status).toBe(404);
   });
 });
@@ -118,7 +119,7 @@ describe("rate limits per client address", () => {
       statuses.push(res.status);
       if (res.status === 429) {
         retry = res.headers.get("Retry-After");
-        expect(await res.text()).toBe('{"error":{"message":"too many requests, please try again later"}}');
+        expect(await res.text()).toBe('{"error":{"message":"too many requests, please try again later"}}\n');
       }
     }
     expect(statuses.slice(0, 20).every((s) => s === 200)).toBe(true);

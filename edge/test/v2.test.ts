@@ -17,7 +17,7 @@ describe("POST /api/v2/wg/key/exchange", () => {
     expect(res.status).toBe(400);
     expect(res.headers.get("Content-Type")).toBe("application/json");
     expect(await res.text()).toBe(
-      '{"error":{"message":"no gateway online for this domain, please check the domain value and try again later"}}',
+      '{"error":{"message":"no gateway online for this domain, please check the domain value and try again later"}}\n',
     );
   });
 
@@ -26,7 +26,7 @@ describe("POST /api/v2/wg/key/exchange", () => {
     const key = freshKey();
     const res = await post(2, gluonBody("ffmuc_gluon", key));
     expect(res.status).toBe(500);
-    expect(await res.text()).toBe('{"error":{"message":"could not get gateway data"}}');
+    expect(await res.text()).toBe('{"error":{"message":"could not get gateway data"}}\n');
     const receipt = await (await import("./helpers.ts")).receiptOf("ffmuc_gluon", key);
     expect(receipt.status).toBe(404);
     gw.close();
@@ -41,7 +41,7 @@ describe("POST /api/v2/wg/key/exchange", () => {
     expect(res.status).toBe(200);
     expect(res.headers.get("Content-Type")).toBe("application/json");
     expect(await res.text()).toBe(
-      `{"Endpoint":{"Address":"gw01.ext.ffmuc.net","AllowedIPs":["fe80::23b:d2ff:fe95:967f"],"Port":"40012","PublicKey":"${GATEWAY_KEYS.gw01}"}}`,
+      `{"Endpoint":{"Address":"gw01.ext.ffmuc.net","AllowedIPs":["fe80::23b:d2ff:fe95:967f"],"Port":"40012","PublicKey":"${GATEWAY_KEYS.gw01}"}}\n`,
     );
     await gw1.waitForKey(key);
     // A v1 key right after reaches gw2, proving gw2 was live and simply not sent the v2 key.

@@ -100,7 +100,7 @@ describe("npm start (scripts/local-stack.ts)", () => {
       body: `{"domain": "ffmuc_welt","public_key": "${key}"}`,
     });
     expect(res.status).toBe(200);
-    expect(await res.text()).toBe('{"Message":"OK"}');
+    expect(await res.text()).toBe('{"Message":"OK"}\n');
 
     const log = join(stateDir, "local-stack", "agent-commands.log");
     const ll = linkLocal(key!, "wgkex");

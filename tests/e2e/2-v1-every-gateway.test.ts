@@ -19,7 +19,7 @@ describe.skipIf(skip !== undefined)("2. a v1 node lands on every gateway of its 
     const node = world.addNode();
     const r = await node.register(1);
     expect(r.status).toBe(200);
-    expect(r.text).toBe('{"Message":"OK"}');
+    expect(r.text).toBe('{"Message":"OK"}\n');
     expect(r.headers.get("content-type")).toMatch(/^application\/json/);
 
     const [t1, t2] = await Promise.all([

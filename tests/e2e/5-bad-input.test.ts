@@ -4,7 +4,7 @@ import { e2eSkip } from "./support/prerequisites.ts";
 import { DOMAIN, GENERIC_400, post, postRaw, randomKey, World as W, type World } from "./support/world.ts";
 
 const skip = e2eSkip();
-const TOO_MANY = '{"error":{"message":"too many requests, please try again later"}}';
+const TOO_MANY = '{"error":{"message":"too many requests, please try again later"}}\n';
 
 describe.skipIf(skip !== undefined)("5. bad input and floods", () => {
   let world: World;
@@ -61,7 +61,7 @@ describe.skipIf(skip !== undefined)("5. bad input and floods", () => {
         "oversized body",
         `{"domain": "${DOMAIN}","public_key": "${good}","pad": "${"x".repeat(2000)}"}`,
         413,
-        '{"error":{"message":"request body too large"}}',
+        '{"error":{"message":"request body too large"}}\n',
       ],
     ];
     const seen: string[] = [];

@@ -29,7 +29,7 @@ describe("the edge in workerd, reached over real sockets", () => {
     await gw.until(() => gw.frames.some((f) => f.type === "snapshot" && f.done), "snapshot");
     const key = randomKey();
     const res = await registerKey(e.url, DOMAIN, key);
-    expect(await res.text()).toBe('{"Message":"OK"}');
+    expect(await res.text()).toBe('{"Message":"OK"}\n');
     await gw.until(() => gw.entries().some((x) => x.public_key === key), "the key");
     const statusUrl = new URL(`/api/v1/wg/key/status?domain=${DOMAIN}&public_key=${encodeURIComponent(key)}`, e.url);
     const gw01State = async () => {
@@ -90,7 +90,7 @@ describe("the edge in workerd, reached over real sockets", () => {
         await new Promise((r) => setTimeout(r, i * 2));
         try {
           const res = await registerKey(new URL(`http://127.0.0.1:${port}/`), DOMAIN, k);
-          if (res.status === 200 && (await res.text()) === '{"Message":"OK"}') ok.push(k);
+          if (res.status === 200 && (await res.text()) === '{"Message":"OK"}\n') ok.push(k);
         } catch {
           // refused while the edge was down: the node would retry at its next run
         }

@@ -5,11 +5,16 @@ import type { Env } from "../env.ts";
 import { BodyTooLargeError, readBodyText } from "../http/body.ts";
 import { clientKey } from "../http/client-address.ts";
 import {
+  ALLOW_GET,
+  ALLOW_POST,
+  flaskOptions,
   INTERNAL_ERROR,
   methodNotAllowed,
   NO_GATEWAY,
   NO_GATEWAY_DATA,
+  PARKER_DISABLED,
   wgkexError,
+  wgkexIndex,
   wgkexJson,
 } from "../http/wgkex-json.ts";
 import { registryFor } from "../registry/stub.ts";
@@ -22,18 +27,6 @@ export const RATE_LIMITED = "too many requests, please try again later";
 export function retryAfter(seconds: number, random: () => number = Math.random): string {
   return String(Math.max(1, Math.ceil(seconds * (1 + random() * 0.5))));
 }
-
-const LANDING = `<!doctype html>
-<html lang="en">
-<head><meta charset="utf-8"><title>wgkex-edge</title></head>
-<body>
-<h1>wgkex-edge</h1>
-<p>WireGuard key exchange for Freifunk. Gluon routers register their key with
-<code>POST /api/v1/wg/key/exchange</code> or <code>POST /api/v2/wg/key/exchange</code>.</p>
-<p><a href="/status">Status</a></p>
-</body>
-</html>
-`;
 
 type Parsed = { domain: string; publicKey: string; location: string | undefined };
 
@@ -55,9 +48,24 @@ export function parseExchange(
   return { domain, publicKey, location: typeof location === "string" && location.length <= 64 ? location : undefined };
 }
 
+/** The paths wgkex serves: their unexpected errors get wgkex's answer too (Werkzeug's 500 page). */
+export const NODE_API_PATHS: ReadonlySet<string> = new Set([
+  "/",
+  "/api/v1/wg/key/exchange",
+  "/api/v2/wg/key/exchange",
+  "/api/v3/wg/key/exchange",
+]);
+
 export const nodeApi = new Hono<{ Bindings: Env }>();
 
-nodeApi.get("/", (c) => c.html(LANDING));
+// wgkex's own page, and Parker's v3 as a wgkex broker without Parker answers it. HEAD is
+// served by hono from the GET handler, without the body, as Flask does.
+nodeApi.get("/", () => wgkexIndex());
+nodeApi.get("/api/v3/wg/key/exchange", () => wgkexError(PARKER_DISABLED, 400));
+for (const path of ["/", "/api/v3/wg/key/exchange"]) {
+  nodeApi.options(path, () => flaskOptions(ALLOW_GET));
+  nodeApi.all(path, () => methodNotAllowed(ALLOW_GET));
+}
 
 for (const version of [1, 2] as const) {
   const path = `/api/v${version}/wg/key/exchange`;
@@ -101,6 +109,6 @@ for (const version of [1, 2] as const) {
         return wgkexError(NO_GATEWAY_DATA, 500);
     }
   });
-  nodeApi.options(path, () => new Response(null, { status: 200, headers: { Allow: "OPTIONS, POST" } }));
-  nodeApi.all(path, () => methodNotAllowed());
+  nodeApi.options(path, () => flaskOptions(ALLOW_POST));
+  nodeApi.all(path, () => methodNotAllowed(ALLOW_POST));
 }

@@ -44,7 +44,7 @@ export const VNI = 4831583;
 export const GATEWAY_PORT = 40011;
 export const TOKENS: Record<string, string> = { gw01: "e2e-token-gw01", gw02: "e2e-token-gw02" };
 export const ADMIN_TOKEN = "e2e-admin-token";
-export const GENERIC_400 = '{"error":{"message":"An internal error has occurred. Please try again later."}}';
+export const GENERIC_400 = '{"error":{"message":"An internal error has occurred. Please try again later."}}\n';
 
 // ---------------------------------------------------------------------------------------------
 // Processes and commands
