@@ -1,4 +1,5 @@
-// Bundle the agent into one file that runs on Debian's Node.js (>= 20).
+// Bundle the agent into one file that runs on Debian's own Node.js: bookworm 18.20, trixie 20.19
+// (the Debian package depends on nodejs >= 18.19; tests/integration/bundle-node18.test.ts runs it there).
 import { chmodSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -11,7 +12,7 @@ await build({
   outfile,
   bundle: true,
   platform: "node",
-  target: "node20",
+  target: "node18",
   format: "esm",
   minify: false,
   legalComments: "none",

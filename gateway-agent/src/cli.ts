@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import {
   type AddressVariant,
@@ -11,12 +12,13 @@ import { AGENT_VERSION, type Agent, startAgent } from "./agent.ts";
 import { checkHost, type HostProbe, realHost } from "./check.ts";
 import { DryRunRunner } from "./commands/dry-run-runner.ts";
 import { ExecaRunner } from "./commands/execa-runner.ts";
+import { netnsRunner } from "./commands/netns-runner.ts";
 import type { CommandRunner } from "./commands/runner.ts";
 import { ConfigError, loadConfig } from "./config/load.ts";
 import type { AgentConfig } from "./config/schema.ts";
 import { importWgkexCommand } from "./import/command.ts";
 import { jsonLogger } from "./log.ts";
-import { statusTable } from "./status.ts";
+import { kernelCounts, statusTable } from "./status.ts";
 
 /** Exit codes. */
 export const EXIT = { ok: 0, failure: 1, usage: 2, config: 3 } as const;
@@ -42,6 +44,7 @@ Options:
       --gateway NAME  import-wgkex: the gateway (worker) whose wgkex.yaml this is; only its skeleton
       --edge-url URL  import-wgkex: the edge's URL for the skeletons, e.g. https://broker.ffmuc.net
   -h, --help          this help
+  -V, --version       print the version
 
 Exit codes: 0 ok, 1 failure (check found problems, bad key, run failed), 2 usage, 3 configuration error.
 `;
@@ -81,6 +84,10 @@ export async function main(argv: readonly string[], io: CliIO = defaultIO): Prom
   }
   const { values, positionals } = parsed;
   const [command, ...args] = positionals;
+  if (values.version) {
+    io.stdout(`wgkex-agent ${AGENT_VERSION}\n`);
+    return EXIT.ok;
+  }
   if (values.help || command === "help") {
     io.stdout(HELP);
     return EXIT.ok;
@@ -145,7 +152,9 @@ export async function main(argv: readonly string[], io: CliIO = defaultIO): Prom
       }
       if (command === "check") return check(config, configPath, io);
       if (command === "status") {
-        io.stdout(`${statusTable(config)}\n`);
+        const base = io.runner ?? new ExecaRunner();
+        const live = await kernelCounts(config, config.netns ? netnsRunner(base, config.netns) : base);
+        io.stdout(`${statusTable(config, Date.now(), live)}\n`);
         return EXIT.ok;
       }
       return run(config, command === "provision", values["dry-run"] ?? false, io);
@@ -168,6 +177,7 @@ function parse(argv: readonly string[]) {
       gateway: { type: "string" },
       "edge-url": { type: "string" },
       help: { type: "boolean", short: "h" },
+      version: { type: "boolean", short: "V" },
     },
   });
 }
@@ -207,7 +217,36 @@ function check(config: AgentConfig, path: string, io: CliIO): number {
   return failures === 0 ? EXIT.ok : EXIT.failure;
 }
 
+/**
+ * What a dry run cannot plan without: the private keys (the own public key and link-local
+ * address, which the VXLAN and address commands contain, derive from them). The token is not
+ * needed: a dry run never connects.
+ */
+export function missingForPlan(config: AgentConfig): string[] {
+  const missing: string[] = [];
+  for (const d of config.domains) {
+    try {
+      readFileSync(d.private_key_file, "utf8");
+    } catch (e) {
+      const reason = (e as NodeJS.ErrnoException).code === "ENOENT" ? "does not exist" : (e as Error).message;
+      missing.push(
+        `domains.${d.name}.private_key_file ${d.private_key_file}: ${reason} (create it: umask 077; wg genkey > ${d.private_key_file})`,
+      );
+    }
+  }
+  return missing;
+}
+
 async function run(config: AgentConfig, once: boolean, dryRun: boolean, io: CliIO): Promise<number> {
+  if (dryRun) {
+    const missing = missingForPlan(config);
+    if (missing.length > 0) {
+      io.stderr(
+        `wgkex-agent: a dry run needs each domain's private key to plan its addresses; missing:\n${missing.map((m) => `  - ${m}\n`).join("")}`,
+      );
+      return EXIT.failure;
+    }
+  }
   const logger = jsonLogger({ level: config.log_level, write: io.stderr });
   const real = io.runner ?? new ExecaRunner();
   const runner = dryRun ? new DryRunRunner((line) => io.stdout(`${line}\n`), real) : real;

@@ -11,9 +11,11 @@ export interface DomainState {
   last_sync: number;
   /** First time a peer without handshake was seen (ms), for the grace period. */
   first_seen: Record<string, number>;
-  /** Last counts, for `wgkex-agent status`. */
+  /** Last counts, for `wgkex-agent status` when it cannot ask the kernel itself. */
   peers: number;
   connected: number;
+  /** When those counts were read from the kernel (ms), 0 = never. */
+  counts_at: number;
   edge_connected: boolean;
   updated: number;
 }
@@ -25,6 +27,7 @@ export const emptyState = (): DomainState => ({
   first_seen: {},
   peers: 0,
   connected: 0,
+  counts_at: 0,
   edge_connected: false,
   updated: 0,
 });

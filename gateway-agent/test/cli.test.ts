@@ -181,7 +181,7 @@ describe("cli", () => {
     const x = io();
     expect(await main(["status", "--config", path], x.io)).toBe(EXIT.ok);
     expect(x.out.join("")).toMatch(
-      /^DOMAIN\s+INTERFACE\s+PEERS\s+CONNECTED\s+APPLIED\s+HEAD\s+LAG\s+LAST SYNC\s+EDGE\nffmuc_welt\s+wg-welt\s+-/,
+      /^DOMAIN\s+INTERFACE\s+PEERS\s+CONNECTED\s+COUNTED\s+APPLIED\s+HEAD\s+LAG\s+LAST SYNC\s+EDGE\nffmuc_welt\s+wg-welt\s+-/,
     );
   });
 });
@@ -198,7 +198,7 @@ describe("the bundle runs on the system Node.js", () => {
 
   it.skipIf(!systemNode)("derive, vni and check --config work with the system node", () => {
     const version = execFileSync(systemNode!, ["--version"], { encoding: "utf8" }).trim();
-    expect(Number(/^v(\d+)/.exec(version)![1])).toBeGreaterThanOrEqual(20);
+    expect(Number(/^v(\d+)/.exec(version)![1])).toBeGreaterThanOrEqual(18);
     const [a] = publicKeys(1, 42);
     expect(execFileSync(systemNode!, [bundle, "derive", a!], { encoding: "utf8" })).toBe(
       `${a} ${linkLocal(a!, "wgkex")}\n`,

@@ -255,11 +255,14 @@ export class DomainRuntime {
     this.#queue.kill();
   }
 
-  /** After bursts, now and then: the peer count for metrics and `status`. */
+  /**
+   * After bursts, now and then: the counts from the kernel for metrics, the state file
+   * (`status`) and a load report (the edge's status), not only the metrics.
+   */
   async #refreshPeerCount(): Promise<void> {
     const now = this.#d.clock.now();
     if (now - this.#dumpRefreshedAt < DUMP_REFRESH_MS) return;
     this.#dumpRefreshedAt = now;
-    await this.#observer.peers();
+    await this.#maintenance.run(["load"]);
   }
 }

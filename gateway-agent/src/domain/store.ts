@@ -30,7 +30,7 @@ export class DomainStore {
     this.#dryRun = options.dryRun ?? false;
     const saved = readState(options.dir, options.domain);
     // Counts are this run's: they start at 0 until the host is read.
-    this.#state = { ...(saved ?? emptyState()), peers: 0, connected: 0 };
+    this.#state = { ...(saved ?? emptyState()), peers: 0, connected: 0, counts_at: 0 };
     // Without a state file nothing is known about the peers: ask for the full set.
     this.#needSnapshot = saved === undefined;
   }
@@ -65,7 +65,10 @@ export class DomainStore {
   }
 
   counts(counts: { peers?: number; connected?: number }): void {
-    if (counts.peers !== undefined) this.#state.peers = counts.peers;
+    if (counts.peers !== undefined) {
+      this.#state.peers = counts.peers;
+      this.#state.counts_at = this.#clock.now();
+    }
     if (counts.connected !== undefined) this.#state.connected = counts.connected;
   }
 
