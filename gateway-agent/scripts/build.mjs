@@ -1,13 +1,13 @@
 // Bundle the agent into one file that runs on Debian's own Node.js: bookworm 18.20, trixie 20.19
 // (the Debian package depends on nodejs >= 18.19; tests/integration/bundle-node18.test.ts runs it there).
-import { chmodSync } from "node:fs";
+import { chmodSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const outfile = join(root, "dist/wgkex-agent.mjs");
-await build({
+const result = await build({
   entryPoints: [join(root, "src/cli.ts")],
   outfile,
   bundle: true,
@@ -22,6 +22,9 @@ await build({
   // ws optionally loads native add-ons; the pure-JS fallbacks are used without them.
   external: ["bufferutil", "utf-8-validate"],
   logLevel: "warning",
+  // What went into the bundle: the Debian package's copyright file lists those packages.
+  metafile: true,
 });
 chmodSync(outfile, 0o755);
+writeFileSync(join(root, "dist/wgkex-agent.meta.json"), JSON.stringify(result.metafile));
 console.log(`built ${outfile}`);
