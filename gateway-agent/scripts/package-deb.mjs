@@ -131,6 +131,7 @@ function copyright(metafile) {
     packages.set(m[1], { version: pkg.version, license: pkg.license, text });
   }
   const names = [...packages.keys()].sort();
+  if (!names.includes("zod") || !names.includes("ws")) throw new Error("the bundle's metafile names no npm packages");
   return [
     "wgkex-agent: the gateway agent of wgkex-edge, the WireGuard key exchange for Freifunk.",
     "",

@@ -65,6 +65,13 @@ describe.skipIf(skip)("the Debian package", () => {
       encoding: "utf8",
     });
     expect(conffiles).toBe("/etc/wgkex-agent/config.yaml\n");
+    const copyright = execFileSync(
+      "sh",
+      ["-c", 'dpkg-deb --fsys-tarfile "$1" | tar -xO ./usr/share/doc/wgkex-agent/copyright', "sh", deb],
+      { encoding: "utf8" },
+    );
+    expect(copyright).toContain("AGPL-3.0-or-later");
+    for (const bundled of ["zod", "ws", "execa", "prom-client", "yaml"]) expect(copyright).toMatch(new RegExp(`^  ${bundled} \\d`, "m"));
   });
 
   it("is lintian-clean (errors, warnings, info and pedantic tags)", () => {
