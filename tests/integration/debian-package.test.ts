@@ -71,7 +71,8 @@ describe.skipIf(skip)("the Debian package", () => {
       { encoding: "utf8" },
     );
     expect(copyright).toContain("AGPL-3.0-or-later");
-    for (const bundled of ["zod", "ws", "execa", "prom-client", "yaml"]) expect(copyright).toMatch(new RegExp(`^  ${bundled} \\d`, "m"));
+    for (const bundled of ["zod", "ws", "execa", "prom-client", "yaml"])
+      expect(copyright).toMatch(new RegExp(`^  ${bundled} \\d`, "m"));
   });
 
   it("is lintian-clean (errors, warnings, info and pedantic tags)", () => {
