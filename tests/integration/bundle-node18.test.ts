@@ -1,12 +1,11 @@
 import { type ChildProcess, execFileSync, spawn, spawnSync } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
+import { createNamespace, destroyNamespace, keyPair, netnsPrerequisites } from "@wgkex-edge/gateway-agent/testing";
 import { linkLocal, vniFromDomainSeed } from "@wgkex-edge/shared";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { LocalEdge } from "../../edge/local/serve.ts";
 import { REPO_ROOT } from "../../edge/local/serve.ts";
-import { keyPair } from "../../gateway-agent/test/helpers/fixtures.ts";
-import { createNamespace, destroyNamespace, netnsPrerequisites } from "../../gateway-agent/test-netns/helpers.ts";
 import { randomKey, registerKey, startEdge, TEST_TOKENS, tempDir } from "../support/edge.ts";
 import { NODE18, node18 } from "../support/node18.ts";
 

@@ -1,9 +1,9 @@
 import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, lstatSync, mkdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from "node:fs";
 import path from "node:path";
+import { keyPair } from "@wgkex-edge/gateway-agent/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { REPO_ROOT } from "../../edge/local/serve.ts";
-import { keyPair } from "../../gateway-agent/test/helpers/fixtures.ts";
 import { tempDir } from "../support/edge.ts";
 import { node18 } from "../support/node18.ts";
 import { executable, isRoot, missingPrerequisite } from "../support/require-tool.ts";

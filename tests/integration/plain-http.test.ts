@@ -1,7 +1,7 @@
 import { request } from "node:http";
+import { requestBody, WGKEX_ANSWERS, type WgkexAnswer } from "@wgkex-edge/edge/wgkex-answers";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { LocalEdge } from "../../edge/local/serve.ts";
-import { requestBody, WGKEX_ANSWERS, type WgkexAnswer } from "../../edge/test/fixtures/wgkex/answers.ts";
 import { randomKey, startEdge } from "../support/edge.ts";
 
 // FFMUC's Gluon client posts to http://<broker>/api/… when its busybox wget has no TLS. The edge
