@@ -1,10 +1,12 @@
+import type { ConfigBinding } from "./config/load.ts";
 import type { DomainRegistry } from "./registry/domain-registry.ts";
 import type { EdgeStats } from "./stats/edge-stats.ts";
 
-/** Bindings of the Worker and its Durable Objects (wrangler.toml, secrets, .dev.vars). */
-export interface Env {
-  /** The edge configuration: domains, prefixes, gateways, limits, retention. */
-  WGKEX_CONFIG: unknown;
+/**
+ * Bindings of the Worker (wrangler.toml, secrets, .dev.vars). The Durable Objects see only
+ * what they need (`ConfigBinding`), so no module they import depends on this file.
+ */
+export interface Env extends ConfigBinding {
   /** Secret: JSON object mapping gateway name to its bearer token. */
   GATEWAY_TOKENS?: string;
   /** Secret: bearer token of the admin API, /metrics and the full status. */

@@ -2,6 +2,7 @@ import { Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { ConfigError } from "./config/schema.ts";
 import type { Env } from "./env.ts";
+import type { EdgeEnv } from "./http/edge-env.ts";
 import { INTERNAL_ERROR, internalServerError, notFound, wgkexError } from "./http/wgkex-json.ts";
 import { admin } from "./routes/admin.ts";
 import { gatewaySocket } from "./routes/gateway-socket.ts";
@@ -12,7 +13,7 @@ import { status } from "./routes/status.ts";
 export { DomainRegistry } from "./registry/domain-registry.ts";
 export { EdgeStats } from "./stats/edge-stats.ts";
 
-const app = new Hono<{ Bindings: Env }>();
+const app = new Hono<EdgeEnv>();
 
 app.route("/", nodeApi);
 app.route("/", receipts);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { limitsSchema } from "../src/config/schema.ts";
-import { KeyLimiter } from "../src/registry/key-limiter.ts";
+import { KeyLimiter } from "../src/registry/registration/key-limiter.ts";
 
 const limits = limitsSchema.parse({ per_key: 3, per_key_window_s: 60, ban_after: 4, ban_window_s: 600, ban_s: 900 });
 

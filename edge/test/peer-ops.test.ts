@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ALL_GATEWAYS, type Change, framesFor, liveOp, replayOp } from "../src/registry/peer-ops.ts";
+import { ALL_GATEWAYS, type Change, framesFor, liveOp, replayOp } from "../src/registry/log/peer-ops.ts";
 
 const all = { target: ALL_GATEWAYS, removed: false };
 const g1 = { target: "g1", removed: false };

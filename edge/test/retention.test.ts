@@ -7,6 +7,16 @@ import { connectGateway, freshKey, receiptOf, register } from "./helpers.ts";
 const DOMAIN = "ffmuc_welt";
 const HOUR = 3_600_000;
 
+async function until<T>(probe: () => Promise<T | undefined>, what: string, timeoutMs = 3000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
 describe("retention (24 h in the test config)", () => {
   it("removes keys neither registered nor live within retention, fans the removal out, then purges tombstones", async () => {
     const gw = await connectGateway("gw01", DOMAIN);
@@ -18,14 +28,16 @@ describe("retention (24 h in the test config)", () => {
     await register(1, DOMAIN, live);
     await gw.waitForKey(live);
     const sinceBefore = gw.entries().at(-1)!.seq;
+    await new Promise((r) => setTimeout(r, 20)); // the live report comes strictly later
     gw.send({ type: "live", keys: [live] });
+    const liveAt = await until(async () => {
+      const r = await (await receiptOf(DOMAIN, live)).json<{ last_live_at: string | null }>();
+      return r.last_live_at === null ? undefined : Date.parse(r.last_live_at);
+    }, "live report applied");
 
+    // Retention ends right at the live report: the idle key expired, the live one did not.
     const stub = env.DOMAIN_REGISTRY.getByName(DOMAIN);
-    // Live reports are coarse (one write per key per 10 min): pretend the report came late.
-    await runInDurableObject(stub, (_obj: DomainRegistry, state) => {
-      state.storage.sql.exec("UPDATE registrations SET live_at = ? WHERE public_key = ?", Date.now() + 20 * HOUR, live);
-    });
-    const swept = await runInDurableObject(stub, (obj: DomainRegistry) => obj.sweep(Date.now() + 25 * HOUR));
+    const swept = await stub.sweep(liveAt + 24 * HOUR);
     expect(swept).toEqual({ removed: 1, purged: 0 });
     await gw.waitForKey(idle, "remove");
     expect(gw.entries().some((e) => e.public_key === live && e.op === "remove")).toBe(false);
@@ -41,7 +53,7 @@ describe("retention (24 h in the test config)", () => {
     back.close();
 
     // ...until the tombstone is purged, after which it needs a snapshot.
-    const purged = await runInDurableObject(stub, (obj: DomainRegistry) => obj.sweep(Date.now() + 50 * HOUR));
+    const purged = await stub.sweep(Date.now() + 50 * HOUR);
     expect(purged.purged).toBeGreaterThanOrEqual(1);
     const late = await connectGateway("gw02", DOMAIN);
     late.hello(sinceBefore);
@@ -56,8 +68,8 @@ describe("retention (24 h in the test config)", () => {
     const domain = "ffmuc_muc_cty";
     const stub = env.DOMAIN_REGISTRY.getByName(domain);
     const keys = Array.from({ length: 1_500 }, () => freshKey());
-    await Promise.all(keys.map((key) => stub.register({ domain, publicKey: key, version: 1 })));
-    const swept = await runInDurableObject(stub, (obj: DomainRegistry) => obj.sweep(Date.now() + 25 * HOUR));
+    await Promise.all(keys.map((key) => stub.register({ publicKey: key, version: 1 })));
+    const swept = await stub.sweep(Date.now() + 25 * HOUR);
     expect(swept.removed).toBe(1_500);
     expect((await (await receiptOf(domain, keys.at(-1)!)).json<{ state: string }>()).state).toBe("removed");
   });
@@ -66,7 +78,7 @@ describe("retention (24 h in the test config)", () => {
     const key = freshKey();
     await register(1, DOMAIN, key);
     const stub = env.DOMAIN_REGISTRY.getByName(DOMAIN);
-    await runInDurableObject(stub, (obj: DomainRegistry) => obj.sweep(Date.now() + 25 * HOUR));
+    await stub.sweep(Date.now() + 25 * HOUR);
     expect((await (await receiptOf(DOMAIN, key)).json<{ state: string }>()).state).toBe("removed");
     await register(1, DOMAIN, key);
     expect((await (await receiptOf(DOMAIN, key)).json<{ state: string }>()).state).toBe("active");

@@ -164,8 +164,11 @@ function parseWith<T>(schema: z.ZodType<T>, text: unknown): ParseResult<T> {
   return { ok: false, reason: describeIssues(result.error) };
 }
 
-/** "field.path: what is wrong" for every issue, so a log line says exactly what to fix. */
-export function describeIssues(error: z.ZodError): string {
+/**
+ * "field.path: what is wrong" for every issue, so a log line says exactly what to fix. Takes
+ * any zod error (classic or core, as validators such as @hono/zod-validator hand out).
+ */
+export function describeIssues(error: { readonly issues: readonly z.core.$ZodIssue[] }): string {
   return error.issues
     .map((issue) => {
       const path = issue.path

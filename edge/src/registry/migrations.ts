@@ -1,13 +1,9 @@
+import type { Migration } from "../storage/migrate.ts";
+
 /**
  * Schema of a domain's object, as ordered migrations recorded in `migrations`. Append new
  * ones; never edit an applied one (objects in production have run it).
  */
-export interface Migration {
-  version: number;
-  name: string;
-  sql: string;
-}
-
 export const MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
@@ -61,17 +57,3 @@ export const MIGRATIONS: readonly Migration[] = [
     `,
   },
 ];
-
-/** Apply the migrations an object has not run yet, recording each in `migrations`. */
-export function migrate(sql: SqlStorage, now: number, migrations: readonly Migration[] = MIGRATIONS): number {
-  sql.exec(
-    "CREATE TABLE IF NOT EXISTS migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)",
-  );
-  const current = sql.exec<{ v: number | null }>("SELECT MAX(version) AS v FROM migrations").one().v ?? 0;
-  for (const m of migrations) {
-    if (m.version <= current) continue;
-    sql.exec(m.sql);
-    sql.exec("INSERT INTO migrations (version, name, applied_at) VALUES (?, ?, ?)", m.version, m.name, now);
-  }
-  return migrations.at(-1)?.version ?? 0;
-}

@@ -1,20 +1,17 @@
 import { isPublicKey } from "@wgkex-edge/shared";
 import { Hono } from "hono";
+import { createMiddleware } from "hono/factory";
 import { HTTPException } from "hono/http-exception";
 import { z } from "zod";
-import { bearerToken, tokenMatches } from "../auth/token.ts";
-import { loadConfig } from "../config/load.ts";
-import type { Env } from "../env.ts";
+import { requireAdmin } from "../auth/require-admin.ts";
+import { type EdgeEnv, withConfig } from "../http/edge-env.ts";
+import { jsonWhateverContentType, validJson } from "../http/json-body.ts";
 import { registryFor } from "../registry/stub.ts";
 
 /** Operators' API: deny list and gateway drain, behind ADMIN_TOKEN. */
-export const admin = new Hono<{ Bindings: Env }>();
+export const admin = new Hono<EdgeEnv>();
 
-admin.use("/api/v1/admin/*", async (c, next) => {
-  const ok = await tokenMatches(bearerToken(c.req.header("Authorization")), c.env.ADMIN_TOKEN);
-  if (!ok) throw new HTTPException(401, { message: "admin API: send Authorization: Bearer <ADMIN_TOKEN>" });
-  await next();
-});
+admin.use("/api/v1/admin/*", requireAdmin("admin API"), withConfig, jsonWhateverContentType);
 
 const denySchema = z.strictObject({
   reason: z.string().min(1).max(200),
@@ -24,53 +21,53 @@ const denySchema = z.strictObject({
   domains: z.array(z.string()).optional(),
 });
 
-function checkedKey(key: string): string {
-  if (!isPublicKey(key)) {
+const drainSchema = z.strictObject({
+  drain: z.boolean({ error: 'expected true or false, e.g. {"drain": true}' }),
+});
+
+// Checked before the body, so a bad key is what the answer names first.
+const keyParam = createMiddleware<EdgeEnv>(async (c, next) => {
+  if (!isPublicKey(c.req.param("key"))) {
     throw new HTTPException(400, {
       message: "public key: must be 44 characters of canonical base64 (URL-encode / as %2F, + as %2B)",
     });
   }
-  return key;
-}
+  await next();
+});
 
-async function jsonBody(request: Request): Promise<unknown> {
-  try {
-    return await request.json();
-  } catch {
-    throw new HTTPException(400, { message: "body: must be JSON" });
-  }
-}
+const configuredGateway = createMiddleware<EdgeEnv>(async (c, next) => {
+  const gateway = c.req.param("gateway");
+  if (!c.var.config.gateways.some((g) => g.name === gateway))
+    throw new HTTPException(404, { message: `gateway ${gateway} is not configured` });
+  await next();
+});
 
-admin.put("/api/v1/admin/denylist/:key", async (c) => {
-  const key = checkedKey(c.req.param("key"));
-  const parsed = denySchema.safeParse(await jsonBody(c.req.raw));
-  if (!parsed.success)
-    throw new HTTPException(400, {
-      message: parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; "),
-    });
-  const config = loadConfig(c.env);
-  const domains = parsed.data.domains ?? config.domains;
+admin.put("/api/v1/admin/denylist/:key", keyParam, validJson(denySchema), async (c) => {
+  const key = c.req.param("key");
+  const body = c.req.valid("json");
+  const { config } = c.var;
+  const domains = body.domains ?? config.domains;
   const unknown = domains.filter((d) => !config.domains.includes(d));
   if (unknown.length > 0) throw new HTTPException(400, { message: `domains: unknown ${unknown.join(", ")}` });
-  const expiresAt = parsed.data.ttl_s ? Date.now() + parsed.data.ttl_s * 1000 : null;
-  await Promise.all(domains.map((d) => registryFor(c.env, d).deny(d, key, parsed.data.reason, expiresAt)));
+  const expiresAt = body.ttl_s ? Date.now() + body.ttl_s * 1000 : null;
+  await Promise.all(domains.map((d) => registryFor(c.env, d).deny(key, body.reason, expiresAt)));
   return c.json({
     public_key: key,
-    reason: parsed.data.reason,
+    reason: body.reason,
     expires_at: expiresAt && new Date(expiresAt).toISOString(),
     domains,
   });
 });
 
-admin.delete("/api/v1/admin/denylist/:key", async (c) => {
-  const key = checkedKey(c.req.param("key"));
-  const config = loadConfig(c.env);
+admin.delete("/api/v1/admin/denylist/:key", keyParam, async (c) => {
+  const key = c.req.param("key");
+  const { config } = c.var;
   const removed = await Promise.all(config.domains.map((d) => registryFor(c.env, d).undeny(key)));
   return c.json({ public_key: key, removed_from: config.domains.filter((_, i) => removed[i]) });
 });
 
 admin.get("/api/v1/admin/denylist", async (c) => {
-  const config = loadConfig(c.env);
+  const { config } = c.var;
   const lists = await Promise.all(config.domains.map((d) => registryFor(c.env, d).denylist()));
   return c.json({
     entries: config.domains.flatMap((domain, i) =>
@@ -85,13 +82,9 @@ admin.get("/api/v1/admin/denylist", async (c) => {
   });
 });
 
-admin.put("/api/v1/admin/gateways/:gateway/drain", async (c) => {
+admin.put("/api/v1/admin/gateways/:gateway/drain", configuredGateway, validJson(drainSchema), async (c) => {
   const gateway = c.req.param("gateway");
-  const config = loadConfig(c.env);
-  if (!config.gateways.some((g) => g.name === gateway))
-    throw new HTTPException(404, { message: `gateway ${gateway} is not configured` });
-  const parsed = z.strictObject({ drain: z.boolean() }).safeParse(await jsonBody(c.req.raw));
-  if (!parsed.success) throw new HTTPException(400, { message: 'body: expected {"drain": true|false}' });
-  await Promise.all(config.domains.map((d) => registryFor(c.env, d).setDrain(gateway, parsed.data.drain)));
-  return c.json({ gateway, drain: parsed.data.drain });
+  const { drain } = c.req.valid("json");
+  await Promise.all(c.var.config.domains.map((d) => registryFor(c.env, d).setDrain(gateway, drain)));
+  return c.json({ gateway, drain });
 });

@@ -1,9 +1,8 @@
 import { isAllowedDomain, normalizeNodeKey } from "@wgkex-edge/shared";
 import { Hono } from "hono";
-import { loadConfig } from "../config/load.ts";
-import type { Env } from "../env.ts";
 import { BodyTooLargeError, readBodyText } from "../http/body.ts";
 import { clientKey } from "../http/client-address.ts";
+import { type EdgeEnv, withConfig } from "../http/edge-env.ts";
 import {
   ALLOW_GET,
   ALLOW_POST,
@@ -56,7 +55,7 @@ export const NODE_API_PATHS: ReadonlySet<string> = new Set([
   "/api/v3/wg/key/exchange",
 ]);
 
-export const nodeApi = new Hono<{ Bindings: Env }>();
+export const nodeApi = new Hono<EdgeEnv>();
 
 // wgkex's own page, and Parker's v3 as a wgkex broker without Parker answers it. HEAD is
 // served by hono from the GET handler, without the body, as Flask does.
@@ -69,8 +68,8 @@ for (const path of ["/", "/api/v3/wg/key/exchange"]) {
 
 for (const version of [1, 2] as const) {
   const path = `/api/v${version}/wg/key/exchange`;
-  nodeApi.post(path, async (c) => {
-    const config = loadConfig(c.env);
+  nodeApi.post(path, withConfig, async (c) => {
+    const { config } = c.var;
     // Garbage counts against the sender's limit too: limit first, then read.
     if (config.limits.enabled && c.env.NODE_LIMITER) {
       const { success } = await c.env.NODE_LIMITER.limit({ key: clientKey(c.req.header("CF-Connecting-IP")) });
@@ -95,7 +94,8 @@ for (const version of [1, 2] as const) {
       return wgkexError(INTERNAL_ERROR, 400);
     }
 
-    const result = await registryFor(c.env, parsed.domain).register({ ...parsed, version });
+    const { domain, ...registration } = parsed;
+    const result = await registryFor(c.env, domain).register({ ...registration, version });
     switch (result.status) {
       case "ok":
         return result.endpoint ? wgkexJson({ Endpoint: result.endpoint }) : wgkexJson({ Message: "OK" });

@@ -1,4 +1,4 @@
-import { loadConfig } from "../config/load.ts";
+import type { EdgeConfig } from "../config/schema.ts";
 import type { Env } from "../env.ts";
 import { registryFor } from "../registry/stub.ts";
 import { edgeStats, flushRejections } from "./rejections.ts";
@@ -12,11 +12,10 @@ export interface EdgeStatus {
 }
 
 /** Ask every domain's object and the edge counters, in parallel. */
-export async function collectStatus(env: Env): Promise<EdgeStatus> {
-  const config = loadConfig(env);
+export async function collectStatus(env: Env, config: EdgeConfig): Promise<EdgeStatus> {
   await flushRejections(env);
   const [domains, edge] = await Promise.all([
-    Promise.all(config.domains.map((d) => registryFor(env, d).status(d))),
+    Promise.all(config.domains.map((d) => registryFor(env, d).status())),
     edgeStats(env).snapshot(),
   ]);
   return {

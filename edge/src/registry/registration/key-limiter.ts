@@ -1,4 +1,4 @@
-import type { Limits } from "../config/schema.ts";
+import type { Limits } from "../../config/schema.ts";
 
 export type KeyVerdict =
   | { readonly allowed: true }

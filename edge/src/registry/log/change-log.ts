@@ -1,0 +1,142 @@
+import type { Change } from "./peer-ops.ts";
+import { type RegistrationRow, RegistrationsTable, stateOf } from "./registrations-table.ts";
+
+/** What may be read of the log: only committed rows, so only through `ChangeLog.read()`. */
+export type CommittedLog = Pick<
+  RegistrationsTable,
+  | "registration"
+  | "changesAfter"
+  | "desiredPage"
+  | "expired"
+  | "purgeTombstones"
+  | "purgedSeq"
+  | "pendingFor"
+  | "counts"
+>;
+
+/**
+ * The domain's desired peer set as a log of changes with sequence numbers, and its group
+ * commit. A decided change is staged; staged changes are written together in one
+ * transaction (one durable write per batch instead of one per request), then handed to
+ * `onCommitted` (the fan-out), then their waiters resume. The output gate holds the waiters'
+ * answers and the frames until the write is durable, so "200" still means "stored".
+ *
+ * Rules that live here, not in the callers:
+ * - commit before read: `read()` commits whatever is staged before it returns the table,
+ *   so no reader sees a log that misses a change somebody was already promised;
+ * - a failed write rejects every waiter of its batch (also when a reader's commit ran it),
+ *   and nothing of the batch is kept or sent.
+ */
+export class ChangeLog {
+  private readonly table: RegistrationsTable;
+  private readonly storage: DurableObjectStorage;
+  private readonly onCommitted: (changes: readonly Change[]) => void;
+  private headSeq: number;
+  private staged: Array<{ row: RegistrationRow; change: Change }> = [];
+  private waiters: PromiseWithResolvers<void> | undefined;
+  /** Staged rows by key: the decision view of a key that changed in this batch. */
+  private readonly uncommitted = new Map<string, RegistrationRow>();
+
+  constructor(storage: DurableObjectStorage, onCommitted: (changes: readonly Change[]) => void) {
+    this.storage = storage;
+    this.table = new RegistrationsTable(storage.sql);
+    this.onCommitted = onCommitted;
+    this.headSeq = this.table.headSeq();
+  }
+
+  /** Highest seq handed out, staged changes included. */
+  get head(): number {
+    return this.headSeq;
+  }
+
+  /** A key as decided so far (staged changes included): what the next decision builds on. */
+  latest(publicKey: string): RegistrationRow | undefined {
+    return this.uncommitted.get(publicKey) ?? this.table.registration(publicKey);
+  }
+
+  /**
+   * A key as last committed, staged changes left out (and left staged): what an agent's
+   * report refers to, since agents hear only of committed changes.
+   */
+  committed(publicKey: string): RegistrationRow | undefined {
+    return this.table.registration(publicKey);
+  }
+
+  /** Stage a change and wait for its group commit: resolves once the write ran. */
+  append(next: Omit<RegistrationRow, "seq">, before: RegistrationRow | undefined): Promise<void> {
+    this.stage(next, before);
+    if (this.waiters === undefined) {
+      this.waiters = Promise.withResolvers<void>();
+      setTimeout(() => {
+        try {
+          this.commit();
+        } catch {
+          // the waiters were rejected with the error
+        }
+      }, 0);
+    }
+    return this.waiters.promise;
+  }
+
+  /** Stage the removal of an active key (a tombstone with a new seq); false if not active. */
+  retire(publicKey: string, reason: string, now: number): boolean {
+    const existing = this.latest(publicKey);
+    if (existing === undefined || existing.removed_at !== null) return false;
+    this.stage({ ...existing, removed_at: now, removed_reason: reason }, existing);
+    return true;
+  }
+
+  /**
+   * Write the staged changes in one transaction, hand them to the fan-out and release
+   * their waiters. If the write fails, every waiter gets the error and so does the caller.
+   */
+  commit(): void {
+    const batch = this.staged;
+    const waiters = this.waiters;
+    this.staged = [];
+    this.waiters = undefined;
+    try {
+      if (batch.length > 0) {
+        this.storage.transactionSync(() => {
+          for (const { row } of batch) this.table.write(row);
+        });
+      }
+    } catch (error) {
+      waiters?.reject(error);
+      throw error;
+    } finally {
+      for (const { row } of batch)
+        if (this.uncommitted.get(row.public_key) === row) this.uncommitted.delete(row.public_key);
+    }
+    if (batch.length > 0) this.onCommitted(batch.map((b) => b.change));
+    waiters?.resolve();
+  }
+
+  /** The committed log; commits first, so nothing staged is missing from it. */
+  read(): CommittedLog {
+    this.commit();
+    return this.table;
+  }
+
+  /**
+   * Refresh when a known key was last registered. Not a change (no seq, no fan-out), so it
+   * skips the group commit; a staged row of the key carries the same time anyway.
+   */
+  touch(publicKey: string, at: number): void {
+    this.table.touch(publicKey, at);
+  }
+
+  /** Note that agents saw keys live (retention keeps them). Not a change either. */
+  markLive(keys: readonly string[], at: number, staleBefore: number): void {
+    this.table.markLive(keys, at, staleBefore);
+  }
+
+  private stage(next: Omit<RegistrationRow, "seq">, before: RegistrationRow | undefined): void {
+    const row: RegistrationRow = { ...next, seq: ++this.headSeq };
+    this.uncommitted.set(row.public_key, row);
+    this.staged.push({
+      row,
+      change: { seq: row.seq, publicKey: row.public_key, before: before && stateOf(before), after: stateOf(row) },
+    });
+  }
+}

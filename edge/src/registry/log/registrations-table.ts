@@ -1,0 +1,152 @@
+import { firstRow, rows } from "../../storage/sql.ts";
+import { ALL_GATEWAYS, type RegistrationState } from "./peer-ops.ts";
+
+export interface RegistrationRow {
+  public_key: string;
+  seq: number;
+  target: string;
+  first_registered_at: number;
+  registered_at: number;
+  live_at: number | null;
+  removed_at: number | null;
+  removed_reason: string | null;
+}
+
+export const stateOf = (row: Pick<RegistrationRow, "target" | "removed_at">): RegistrationState => ({
+  target: row.target,
+  removed: row.removed_at !== null,
+});
+
+/**
+ * The SQL of `registrations`, the desired peer set as a compacted log: one row per key,
+ * carrying the seq of its latest change. Only ChangeLog holds one; everybody else reads it
+ * through `ChangeLog.read()`, which commits first.
+ */
+export class RegistrationsTable {
+  private readonly sql: SqlStorage;
+
+  constructor(sql: SqlStorage) {
+    this.sql = sql;
+  }
+
+  /** Highest seq ever handed out: the live rows' maximum, or what purging remembered. */
+  headSeq(): number {
+    const live = firstRow<{ s: number | null }>(this.sql, "SELECT MAX(seq) AS s FROM registrations")?.s ?? 0;
+    return Math.max(live, this.purgedSeq());
+  }
+
+  purgedSeq(): number {
+    return Number(firstRow<{ value: number }>(this.sql, "SELECT value FROM meta WHERE key = 'purged_seq'")?.value ?? 0);
+  }
+
+  registration(publicKey: string): RegistrationRow | undefined {
+    return firstRow<RegistrationRow>(this.sql, "SELECT * FROM registrations WHERE public_key = ?", publicKey);
+  }
+
+  /** Store a change of a key with its new seq (insert, re-target, revive or remove). */
+  write(row: RegistrationRow): void {
+    this.sql.exec(
+      `INSERT INTO registrations (public_key, seq, target, first_registered_at, registered_at, live_at, removed_at, removed_reason)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (public_key) DO UPDATE SET seq = excluded.seq, target = excluded.target,
+         registered_at = excluded.registered_at, live_at = excluded.live_at,
+         removed_at = excluded.removed_at, removed_reason = excluded.removed_reason`,
+      row.public_key,
+      row.seq,
+      row.target,
+      row.first_registered_at,
+      row.registered_at,
+      row.live_at,
+      row.removed_at,
+      row.removed_reason,
+    );
+  }
+
+  touch(publicKey: string, at: number): void {
+    this.sql.exec("UPDATE registrations SET registered_at = ? WHERE public_key = ?", at, publicKey);
+  }
+
+  /** Mark keys live (coarsely: only rows not marked within `staleBefore`). */
+  markLive(keys: readonly string[], at: number, staleBefore: number): number {
+    let written = 0;
+    for (const key of keys) {
+      written += this.sql.exec(
+        "UPDATE registrations SET live_at = ? WHERE public_key = ? AND removed_at IS NULL AND (live_at IS NULL OR live_at < ?)",
+        at,
+        key,
+        staleBefore,
+      ).rowsWritten;
+    }
+    return written;
+  }
+
+  /** Changes after `since`, ascending, one page. */
+  changesAfter(since: number, limit: number): RegistrationRow[] {
+    return rows(this.sql, "SELECT * FROM registrations WHERE seq > ? ORDER BY seq LIMIT ?", since, limit);
+  }
+
+  /** The desired set of one gateway, one page after `afterSeq`. */
+  desiredPage(gateway: string, afterSeq: number, limit: number): Array<{ public_key: string; seq: number }> {
+    return rows(
+      this.sql,
+      `SELECT public_key, seq FROM registrations
+       WHERE removed_at IS NULL AND (target = ? OR target = ?) AND seq > ? ORDER BY seq LIMIT ?`,
+      ALL_GATEWAYS,
+      gateway,
+      afterSeq,
+      limit,
+    );
+  }
+
+  /** Keys neither registered nor live since `before`. */
+  expired(before: number, limit: number): RegistrationRow[] {
+    return rows(
+      this.sql,
+      `SELECT * FROM registrations WHERE removed_at IS NULL AND registered_at < ?
+       AND (live_at IS NULL OR live_at < ?) ORDER BY seq LIMIT ?`,
+      before,
+      before,
+      limit,
+    );
+  }
+
+  /** Drop tombstones removed before `before`, remembering the highest seq dropped. */
+  purgeTombstones(before: number): number {
+    const max = firstRow<{ s: number | null }>(
+      this.sql,
+      "SELECT MAX(seq) AS s FROM registrations WHERE removed_at IS NOT NULL AND removed_at < ?",
+      before,
+    )?.s;
+    if (max === null || max === undefined) return 0;
+    const purged = this.sql.exec(
+      "DELETE FROM registrations WHERE removed_at IS NOT NULL AND removed_at < ?",
+      before,
+    ).rowsWritten;
+    this.sql.exec(
+      "INSERT INTO meta (key, value) VALUES ('purged_seq', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+      Math.max(this.purgedSeq(), max),
+    );
+    return purged;
+  }
+
+  /** Changes after `seq` that concern a gateway: what it has yet to acknowledge. */
+  pendingFor(gateway: string, seq: number): number {
+    return (
+      firstRow<{ n: number }>(
+        this.sql,
+        "SELECT COUNT(*) AS n FROM registrations WHERE seq > ? AND (target = ? OR target = ?)",
+        seq,
+        ALL_GATEWAYS,
+        gateway,
+      )?.n ?? 0
+    );
+  }
+
+  counts(): { active: number; removed: number } {
+    const row = firstRow<{ active: number; removed: number }>(
+      this.sql,
+      "SELECT SUM(removed_at IS NULL) AS active, SUM(removed_at IS NOT NULL) AS removed FROM registrations",
+    );
+    return { active: row?.active ?? 0, removed: row?.removed ?? 0 };
+  }
+}

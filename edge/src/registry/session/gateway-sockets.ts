@@ -1,0 +1,115 @@
+import type { EdgeFrame, ErrorFrame } from "@wgkex-edge/shared";
+import { parseAttachment, type SessionState, type SocketAttachment } from "./socket-attachment.ts";
+
+/** Close codes the edge uses on purpose; 1000 is normal. */
+export const CLOSE_BAD_FRAME = 1008;
+export const CLOSE_REPLACED = 4000;
+
+/** Codes that mean the peer never sent a close frame: nothing to reciprocate. */
+const NO_CLOSE_FRAME = new Set([1005, 1006, 1015]);
+
+/**
+ * The object's gateway sockets (hibernation API), each tagged with its gateway and carrying
+ * one typed attachment. Sockets and attachments survive eviction; the parsed attachments
+ * are cached per socket object, which a wake-up replaces.
+ */
+export class GatewaySockets {
+  private readonly ctx: DurableObjectState;
+  private readonly attachments = new WeakMap<WebSocket, SocketAttachment>();
+
+  constructor(ctx: DurableObjectState) {
+    this.ctx = ctx;
+  }
+
+  /** Accept a gateway's socket, its session awaiting the hello. */
+  accept(gateway: string, now: number): Response {
+    const pair = new WebSocketPair();
+    const [client, server] = [pair[0], pair[1]];
+    this.ctx.acceptWebSocket(server, [gateway]);
+    this.attach(server, { gateway, state: "awaiting-hello", connectedAt: now });
+    return new Response(null, { status: 101, webSocket: client });
+  }
+
+  attachment(ws: WebSocket): SocketAttachment | undefined {
+    let attachment = this.attachments.get(ws);
+    if (attachment === undefined) {
+      attachment = parseAttachment(ws.deserializeAttachment());
+      if (attachment !== undefined) this.attachments.set(ws, attachment);
+    }
+    return attachment;
+  }
+
+  setState(ws: WebSocket, attachment: SocketAttachment, state: SessionState): void {
+    this.attach(ws, { ...attachment, state });
+  }
+
+  /** Sockets whose session is live, with their gateway: where committed changes go. */
+  *live(): Iterable<{ ws: WebSocket; gateway: string }> {
+    for (const ws of this.ctx.getWebSockets()) {
+      const a = this.attachment(ws);
+      if (a?.state === "live") yield { ws, gateway: a.gateway };
+    }
+  }
+
+  /** Gateways with an open, live socket (CLOSING ones do not count). */
+  online(except?: WebSocket): Set<string> {
+    const online = new Set<string>();
+    for (const ws of this.ctx.getWebSockets()) {
+      if (ws === except || ws.readyState !== WebSocket.OPEN) continue;
+      const a = this.attachment(ws);
+      if (a?.state === "live") online.add(a.gateway);
+    }
+    return online;
+  }
+
+  send(ws: WebSocket, frame: EdgeFrame): boolean {
+    if (ws.readyState !== WebSocket.OPEN) return false;
+    try {
+      ws.send(JSON.stringify(frame));
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Tell the agent why, then close. */
+  closeWithError(ws: WebSocket, code: ErrorFrame["code"], message: string, closeCode: number): void {
+    this.send(ws, { type: "error", code, message: message.slice(0, 500) });
+    try {
+      ws.close(closeCode, code);
+    } catch {
+      // already closing
+    }
+  }
+
+  /** A newer socket of a gateway takes over: its older ones are closed. */
+  replaceOthers(ws: WebSocket, gateway: string): void {
+    for (const other of this.ctx.getWebSockets(gateway)) {
+      if (other !== ws)
+        this.closeWithError(other, "replaced", "a newer connection of this gateway took over", CLOSE_REPLACED);
+    }
+  }
+
+  /**
+   * A socket closed (`close` given) or failed. Reciprocates a close frame, or a Node client
+   * sees 1006 after a timeout instead of a clean close. Returns the gateway when it has no
+   * other live socket left: it just went offline.
+   */
+  closed(ws: WebSocket, close?: { code: number; reason: string }): string | undefined {
+    if (close !== undefined && !NO_CLOSE_FRAME.has(close.code)) {
+      try {
+        ws.close(close.code, close.reason);
+      } catch {
+        // already closing
+      }
+    }
+    const attachment = this.attachment(ws);
+    if (attachment === undefined || this.online(ws).has(attachment.gateway)) return undefined;
+    return attachment.gateway;
+  }
+
+  private attach(ws: WebSocket, attachment: SocketAttachment): void {
+    ws.serializeAttachment(attachment);
+    this.attachments.set(ws, attachment);
+  }
+}

@@ -1,0 +1,67 @@
+import type { GatewayConfig } from "../../config/schema.ts";
+import type { KeyEvent } from "../gateways/key-events.ts";
+import { includes } from "../log/peer-ops.ts";
+import { type RegistrationRow, stateOf } from "../log/registrations-table.ts";
+import { iso } from "./iso.ts";
+
+export type GatewayReceiptState = "installed" | "pending" | "failed" | "removed";
+
+export interface Receipt {
+  domain: string;
+  public_key: string;
+  state: "active" | "removed";
+  seq: number;
+  registered_at: string;
+  last_registered_at: string;
+  last_live_at: string | null;
+  removed_at: string | null;
+  removed_reason: string | null;
+  target: string;
+  gateways: Array<{ name: string; state: GatewayReceiptState; at: string | null; reason: string | null }>;
+}
+
+export interface ReceiptFacts {
+  domain: string;
+  row: RegistrationRow;
+  /** Gateways serving the domain, in configuration order. */
+  served: readonly GatewayConfig[];
+  /** Agents' reports that apply to the key's current change. */
+  events: readonly KeyEvent[];
+  /** Per gateway, when it first acknowledged a seq >= the key's; absent = not yet. */
+  installedAt: ReadonlyMap<string, number>;
+}
+
+/**
+ * A key's receipt, per gateway: `failed`/`removed` when an agent reported so for the key's
+ * current change, else `installed` once the gateway acknowledged its seq, else `pending`.
+ * A removed key lists every gateway (each must remove it); an active one its targets.
+ */
+export function buildReceipt({ domain, row, served, events, installedAt }: ReceiptFacts): Receipt {
+  const eventOf = new Map(events.map((e) => [e.gateway, e]));
+  const gateways = served
+    .filter((g) => row.removed_at !== null || includes(stateOf(row), g.name))
+    .map((g) => {
+      const event = eventOf.get(g.name);
+      if (event) return { name: g.name, state: event.kind, at: iso(event.at), reason: event.reason };
+      const at = installedAt.get(g.name);
+      if (row.removed_at !== null) {
+        return { name: g.name, state: "removed" as const, at: iso(at ?? null), reason: row.removed_reason };
+      }
+      return at === undefined
+        ? { name: g.name, state: "pending" as const, at: null, reason: null }
+        : { name: g.name, state: "installed" as const, at: iso(at), reason: null };
+    });
+  return {
+    domain,
+    public_key: row.public_key,
+    state: row.removed_at === null ? "active" : "removed",
+    seq: row.seq,
+    registered_at: iso(row.first_registered_at)!,
+    last_registered_at: iso(row.registered_at)!,
+    last_live_at: iso(row.live_at),
+    removed_at: iso(row.removed_at),
+    removed_reason: row.removed_reason,
+    target: row.target,
+    gateways,
+  };
+}
