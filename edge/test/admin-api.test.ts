@@ -81,4 +81,32 @@ describe("deny list (admin API)", () => {
     const drain = await adminFetch("/api/v1/admin/gateways/gw99/drain", { method: "PUT", body: '{"drain":true}' });
     expect(drain.status).toBe(404);
   });
+
+  it("reads bodies as JSON whatever the Content-Type says, and names the field that is wrong", async () => {
+    const key = encodeURIComponent(freshKey());
+    for (const type of ["application/x-www-form-urlencoded", "text/plain", "application/json"]) {
+      const res = await adminFetch(`/api/v1/admin/denylist/${key}`, {
+        method: "PUT",
+        headers: { "Content-Type": type },
+        body: JSON.stringify({ reason: "curl -d", domains: ["ffmuc_gluon"] }),
+      });
+      expect(res.status).toBe(200);
+    }
+    const notJson = await adminFetch(`/api/v1/admin/denylist/${key}`, { method: "PUT", body: "reason=x" });
+    expect(notJson.status).toBe(400);
+    const ttl = await adminFetch(`/api/v1/admin/denylist/${key}`, {
+      method: "PUT",
+      body: JSON.stringify({ reason: "x", ttl_s: -5 }),
+    });
+    expect(await ttl.json()).toEqual({ error: { message: expect.stringMatching(/^ttl_s: /) } });
+    const domains = await adminFetch(`/api/v1/admin/denylist/${key}`, {
+      method: "PUT",
+      body: JSON.stringify({ reason: "x", domains: ["ffmuc_welt", 7] }),
+    });
+    expect(await domains.json()).toEqual({ error: { message: expect.stringMatching(/^domains\[1\]: /) } });
+    const drain = await adminFetch("/api/v1/admin/gateways/gw01/drain", { method: "PUT", body: '{"drain":"yes"}' });
+    expect(drain.status).toBe(400);
+    expect(await drain.json()).toEqual({ error: { message: 'drain: expected true or false, e.g. {"drain": true}' } });
+    await adminFetch(`/api/v1/admin/denylist/${key}`, { method: "DELETE" });
+  });
 });

@@ -46,12 +46,7 @@ export class GatewayBook {
     return this.served.some((g) => g.name === gateway);
   }
 
-  /** The gateway's row as of now (buffered acks included). */
-  row(gateway: string): GatewayRow | undefined {
-    return this.cache.get(gateway);
-  }
-
-  /** Every gateway's row as of now, by name. */
+  /** Every gateway's row as of now (buffered acks included), by name. */
   rows(): ReadonlyMap<string, GatewayRow> {
     return this.cache;
   }
