@@ -7,17 +7,24 @@ import type { z } from "zod";
 const JSON_TYPE = /^application\/([\w.-]+\+)?json$/i;
 
 /**
- * Operators' JSON bodies are read as JSON whatever their Content-Type says: `curl -d`
- * sends application/x-www-form-urlencoded and fetch with a string body text/plain, and
- * zValidator's "json" target reads only bodies labelled JSON. Use before `validJson`.
- * (The node API never comes here: it reads Gluon's raw body itself, see http/body.ts.)
+ * Operators' bodies must be JSON, whatever their Content-Type says: `curl -d` sends
+ * application/x-www-form-urlencoded, fetch with a string body text/plain, and zValidator's
+ * "json" target reads only bodies labelled JSON. So the body is checked here and labelled
+ * JSON for `validJson`, which comes next. (The node API never comes here: it reads Gluon's
+ * raw body itself, see http/body.ts.)
  */
 export const jsonWhateverContentType = createMiddleware(async (c, next) => {
+  const text = await c.req.text();
+  try {
+    JSON.parse(text);
+  } catch {
+    throw new HTTPException(400, { message: "body: must be JSON" });
+  }
   const type = c.req.header("Content-Type")?.split(";")[0]?.trim() ?? "";
-  if (c.req.raw.body !== null && !JSON_TYPE.test(type)) {
+  if (!JSON_TYPE.test(type)) {
     const headers = new Headers(c.req.raw.headers);
     headers.set("Content-Type", "application/json");
-    c.req.raw = new Request(c.req.raw, { headers });
+    c.req.raw = new Request(c.req.raw.url, { method: c.req.method, headers, body: text });
   }
   await next();
 });

@@ -11,7 +11,7 @@ import { registryFor } from "../registry/stub.ts";
 /** Operators' API: deny list and gateway drain, behind ADMIN_TOKEN. */
 export const admin = new Hono<EdgeEnv>();
 
-admin.use("/api/v1/admin/*", requireAdmin("admin API"), withConfig, jsonWhateverContentType);
+admin.use("/api/v1/admin/*", requireAdmin("admin API"), withConfig);
 
 const denySchema = z.strictObject({
   reason: z.string().min(1).max(200),
@@ -42,7 +42,7 @@ const configuredGateway = createMiddleware<EdgeEnv>(async (c, next) => {
   await next();
 });
 
-admin.put("/api/v1/admin/denylist/:key", keyParam, validJson(denySchema), async (c) => {
+admin.put("/api/v1/admin/denylist/:key", keyParam, jsonWhateverContentType, validJson(denySchema), async (c) => {
   const key = c.req.param("key");
   const body = c.req.valid("json");
   const { config } = c.var;
@@ -82,9 +82,15 @@ admin.get("/api/v1/admin/denylist", async (c) => {
   });
 });
 
-admin.put("/api/v1/admin/gateways/:gateway/drain", configuredGateway, validJson(drainSchema), async (c) => {
-  const gateway = c.req.param("gateway");
-  const { drain } = c.req.valid("json");
-  await Promise.all(c.var.config.domains.map((d) => registryFor(c.env, d).setDrain(gateway, drain)));
-  return c.json({ gateway, drain });
-});
+admin.put(
+  "/api/v1/admin/gateways/:gateway/drain",
+  configuredGateway,
+  jsonWhateverContentType,
+  validJson(drainSchema),
+  async (c) => {
+    const gateway = c.req.param("gateway");
+    const { drain } = c.req.valid("json");
+    await Promise.all(c.var.config.domains.map((d) => registryFor(c.env, d).setDrain(gateway, drain)));
+    return c.json({ gateway, drain });
+  },
+);
