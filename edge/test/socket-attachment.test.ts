@@ -5,7 +5,7 @@ describe("parseAttachment (pure): the one thing a socket carries across hibernat
   it("accepts what the object writes", () => {
     const a = { gateway: "gw01", state: "live", connectedAt: 1_700_000_000_000 };
     expect(parseAttachment(a)).toEqual(a);
-    expect(parseAttachment({ ...a, state: "awaiting-hello" })?.state).toBe("awaiting-hello");
+    expect(parseAttachment({ ...a, state: "greeting" })?.state).toBe("greeting");
   });
 
   it("refuses anything else instead of trusting a cast", () => {

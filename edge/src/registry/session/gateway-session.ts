@@ -11,7 +11,7 @@ import type { KeyEvents } from "../gateways/key-events.ts";
 import type { ChangeLog } from "../log/change-log.ts";
 import { type Change, framesFor } from "../log/peer-ops.ts";
 import { backlogFrames, backlogMode } from "./backlog.ts";
-import { CLOSE_BAD_FRAME, type GatewaySockets } from "./gateway-sockets.ts";
+import type { GatewaySockets } from "./gateway-sockets.ts";
 import type { SocketAttachment } from "./socket-attachment.ts";
 
 const LIVE_INTERVAL_MS = 10 * 60_000;
@@ -44,7 +44,7 @@ export class GatewaySessions {
     if (attachment === undefined) return;
     const parsed = parseAgentFrame(message);
     if (!parsed.ok) {
-      this.deps.sockets.closeWithError(ws, "bad_frame", parsed.reason, CLOSE_BAD_FRAME);
+      this.deps.sockets.closeWithError(ws, "bad_frame", parsed.reason);
       return;
     }
     this.onFrame(ws, attachment, parsed.frame, Date.now());
@@ -57,7 +57,7 @@ export class GatewaySessions {
    */
   private onFrame(ws: WebSocket, attachment: SocketAttachment, frame: AgentFrame, now: number): void {
     switch (attachment.state) {
-      case "awaiting-hello":
+      case "greeting":
       case "live":
         if (frame.type === "hello") this.hello(ws, attachment, frame, now);
         else this.report(attachment.gateway, frame, now);
@@ -72,7 +72,7 @@ export class GatewaySessions {
     const { domain, variant, sockets, log, gateways } = this.deps;
     const { gateway } = attachment;
     if (!gateways.serves(gateway)) {
-      sockets.closeWithError(ws, "not_configured", `gateway ${gateway} does not serve ${domain}`, CLOSE_BAD_FRAME);
+      sockets.closeWithError(ws, "not_configured", `gateway ${gateway} does not serve ${domain}`);
       return;
     }
     // Committing first puts everything up to head in the log, and sends what was staged to

@@ -1,9 +1,5 @@
-import type { EdgeFrame, ErrorFrame } from "@wgkex-edge/shared";
-import { parseAttachment, type SessionState, type SocketAttachment } from "./socket-attachment.ts";
-
-/** Close codes the edge uses on purpose; 1000 is normal. */
-export const CLOSE_BAD_FRAME = 1008;
-export const CLOSE_REPLACED = 4000;
+import { type EdgeFrame, type ErrorCode, SESSION_ERRORS } from "@wgkex-edge/shared";
+import { type EdgeSessionState, parseAttachment, type SocketAttachment } from "./socket-attachment.ts";
 
 /** Codes that mean the peer never sent a close frame: nothing to reciprocate. */
 const NO_CLOSE_FRAME = new Set([1005, 1006, 1015]);
@@ -26,7 +22,7 @@ export class GatewaySockets {
     const pair = new WebSocketPair();
     const [client, server] = [pair[0], pair[1]];
     this.ctx.acceptWebSocket(server, [gateway]);
-    this.attach(server, { gateway, state: "awaiting-hello", connectedAt: now });
+    this.attach(server, { gateway, state: "greeting", connectedAt: now });
     return new Response(null, { status: 101, webSocket: client });
   }
 
@@ -39,7 +35,7 @@ export class GatewaySockets {
     return attachment;
   }
 
-  setState(ws: WebSocket, attachment: SocketAttachment, state: SessionState): void {
+  setState(ws: WebSocket, attachment: SocketAttachment, state: EdgeSessionState): void {
     this.attach(ws, { ...attachment, state });
   }
 
@@ -72,11 +68,11 @@ export class GatewaySockets {
     }
   }
 
-  /** Tell the agent why, then close. */
-  closeWithError(ws: WebSocket, code: ErrorFrame["code"], message: string, closeCode: number): void {
+  /** Tell the agent why, then close with the code the shared session table gives the error. */
+  closeWithError(ws: WebSocket, code: ErrorCode, message: string): void {
     this.send(ws, { type: "error", code, message: message.slice(0, 500) });
     try {
-      ws.close(closeCode, code);
+      ws.close(SESSION_ERRORS[code].closeCode, code);
     } catch {
       // already closing
     }
@@ -85,8 +81,7 @@ export class GatewaySockets {
   /** A newer socket of a gateway takes over: its older ones are closed. */
   replaceOthers(ws: WebSocket, gateway: string): void {
     for (const other of this.ctx.getWebSockets(gateway)) {
-      if (other !== ws)
-        this.closeWithError(other, "replaced", "a newer connection of this gateway took over", CLOSE_REPLACED);
+      if (other !== ws) this.closeWithError(other, "replaced", "a newer connection of this gateway took over");
     }
   }
 

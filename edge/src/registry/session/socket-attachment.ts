@@ -1,12 +1,14 @@
-import { gatewayNameSchema } from "@wgkex-edge/shared";
+import { gatewayNameSchema, type SessionState } from "@wgkex-edge/shared";
 import { z } from "zod";
 
 /**
- * Where a gateway's session stands. `awaiting-hello`: accepted, not yet brought up to date.
- * `live`: welcomed and caught up, so it receives changes as they are committed.
+ * Where a gateway's session stands on the edge, in the shared session vocabulary
+ * (shared/src/session.ts): `greeting` until the hello, `live` once welcomed and caught up
+ * (it then receives changes as they are committed). The edge answers a hello in one step,
+ * so it never holds a session in `syncing`.
  */
-export const SESSION_STATES = ["awaiting-hello", "live"] as const;
-export type SessionState = (typeof SESSION_STATES)[number];
+export const EDGE_SESSION_STATES = ["greeting", "live"] as const satisfies readonly SessionState[];
+export type EdgeSessionState = (typeof EDGE_SESSION_STATES)[number];
 
 /**
  * The one thing a socket carries across hibernation (serializeAttachment): everything else
@@ -14,7 +16,7 @@ export type SessionState = (typeof SESSION_STATES)[number];
  */
 export const socketAttachmentSchema = z.object({
   gateway: gatewayNameSchema,
-  state: z.enum(SESSION_STATES),
+  state: z.enum(EDGE_SESSION_STATES),
   connectedAt: z.number().int().min(0),
 });
 export type SocketAttachment = z.infer<typeof socketAttachmentSchema>;

@@ -2,11 +2,12 @@ import { spawnSync } from "node:child_process";
 import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { REPO_ROOT } from "../../edge/local/serve.ts";
 
 // Import cycles are a lint error (biome's noImportCycles, type-only imports included, in
 // biome.json). `npm test` checks it too, since CI runs the tests and not the linter.
+const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const BIOME = path.join(REPO_ROOT, "node_modules/@biomejs/biome/bin/biome");
 const ONLY_CYCLES = ["lint", "--only=suspicious/noImportCycles", "--max-diagnostics=20"];
 
