@@ -1,27 +1,11 @@
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { connectGateway, freshKey, receiptOf, register } from "./helpers.ts";
+import { answer } from "./fixtures/wgkex/answers.ts";
+import { connectGateway, failRegistrationWrites, freshKey, receiptOf, register } from "./helpers.ts";
 
-const INTERNAL_500 = '{"error":{"message":"An internal error has occurred. Please try again later."}}';
-
-/**
- * Make the domain's next writes of registrations fail inside SQLite, as a full disk would:
- * the object's own code path sees a real SQLite error. Returns the undo.
- */
-async function failRegistrationWrites(domain: string): Promise<() => Promise<void>> {
-  const stub = env.DOMAIN_REGISTRY.getByName(domain);
-  await runInDurableObject(stub, (_obj, state) => {
-    state.storage.sql.exec(
-      "CREATE TRIGGER test_disk_full BEFORE INSERT ON registrations BEGIN SELECT RAISE(ABORT, 'SQLITE_FULL: database or disk is full'); END",
-    );
-  });
-  return async () => {
-    await runInDurableObject(stub, (_obj, state) => {
-      state.storage.sql.exec("DROP TRIGGER test_disk_full");
-    });
-  };
-}
+// What wgkex (Werkzeug) answers when a view fails unexpectedly: its HTML 500 page.
+const INTERNAL_500 = answer("v1 unexpected server error (MQTT publish raises)").response.body;
 
 describe("group commit and durability", () => {
   it("a registration whose write fails is not answered OK, and nothing of it is kept or sent", async () => {

@@ -1,4 +1,5 @@
-import { exports } from "cloudflare:workers";
+import { runInDurableObject } from "cloudflare:test";
+import { env, exports } from "cloudflare:workers";
 import { type EdgeFrame, PROTOCOL_VERSION, parseEdgeFrame } from "@wgkex-edge/shared";
 import { ADMIN_TOKEN, GATEWAY_TOKENS } from "./secrets.ts";
 
@@ -179,4 +180,22 @@ export const GATEWAY_KEYS: Record<string, string> = {
 
 export function receiptOf(domain: string, key: string): Promise<Response> {
   return fetchEdge(`/api/v1/wg/key/status?domain=${domain}&public_key=${encodeURIComponent(key)}`);
+}
+
+/**
+ * Make the domain's next writes of registrations fail inside SQLite, as a full disk would:
+ * the object's own code path sees a real SQLite error. Returns the undo.
+ */
+export async function failRegistrationWrites(domain: string): Promise<() => Promise<void>> {
+  const stub = env.DOMAIN_REGISTRY.getByName(domain);
+  await runInDurableObject(stub, (_obj, state) => {
+    state.storage.sql.exec(
+      "CREATE TRIGGER test_disk_full BEFORE INSERT ON registrations BEGIN SELECT RAISE(ABORT, 'SQLITE_FULL: database or disk is full'); END",
+    );
+  });
+  return async () => {
+    await runInDurableObject(stub, (_obj, state) => {
+      state.storage.sql.exec("DROP TRIGGER test_disk_full");
+    });
+  };
 }

@@ -3,9 +3,11 @@ import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import type { Env } from "../src/env.ts";
 import worker from "../src/index.ts";
+import { answer } from "./fixtures/wgkex/answers.ts";
 import { ADMIN_TOKEN, freshIp, freshKey, gluonBody } from "./helpers.ts";
 
-const INTERNAL = '{"error":{"message":"An internal error has occurred. Please try again later."}}';
+// What wgkex (Werkzeug) answers when a view fails unexpectedly: its HTML 500 page.
+const INTERNAL_500 = answer("v1 unexpected server error (MQTT publish raises)").response.body;
 
 /** The Worker's own fetch, with bindings changed the way a deployment could have them. */
 async function fetchWith(bindings: Partial<Env>, path: string, init: RequestInit = {}): Promise<Response> {
@@ -54,7 +56,7 @@ describe("requireAdmin (admin API and /metrics)", () => {
 describe("withConfig (the configuration as a request variable)", () => {
   const broken = { WGKEX_CONFIG: { domains: [], domain_prefixes: ["ffmuc_"] } };
 
-  it("answers routers with wgkex's 500 and logs which field of WGKEX_CONFIG is wrong", async () => {
+  it("answers routers as wgkex does on a failure (its 500 page) and logs which field of WGKEX_CONFIG is wrong", async () => {
     const logged = vi.spyOn(console, "error").mockImplementation(() => {});
     const res = await fetchWith(broken, "/api/v1/wg/key/exchange", {
       method: "POST",
@@ -62,7 +64,7 @@ describe("withConfig (the configuration as a request variable)", () => {
       body: gluonBody("ffmuc_welt", freshKey()),
     });
     expect(res.status).toBe(500);
-    expect(await res.text()).toBe(INTERNAL);
+    expect(await res.text()).toBe(INTERNAL_500);
     expect(logged).toHaveBeenCalledWith(
       expect.stringContaining("WGKEX_CONFIG invalid: domains: list at least one domain"),
     );
@@ -77,6 +79,6 @@ describe("withConfig (the configuration as a request variable)", () => {
   it("is not needed where nothing reads it", async () => {
     const res = await fetchWith(broken, "/");
     expect(res.status).toBe(200);
-    expect(await res.text()).toContain("/api/v2/wg/key/exchange");
+    expect(await res.text()).toBe(answer("GET /").response.body);
   });
 });

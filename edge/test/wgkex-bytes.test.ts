@@ -1,9 +1,6 @@
-import { runInDurableObject } from "cloudflare:test";
-import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import type { DomainRegistry } from "../src/registry/domain-registry.ts";
 import { answer, requestBody, WGKEX_ANSWERS, type WgkexAnswer } from "./fixtures/wgkex/answers.ts";
-import { fetchEdge, freshIp, freshKey, onlineGateway } from "./helpers.ts";
+import { failRegistrationWrites, fetchEdge, freshIp, freshKey, onlineGateway } from "./helpers.ts";
 
 // Every answer wgkex gave in the recording (edge/test/fixtures/wgkex/README.md), asked of the
 // edge with the same request: status, Content-Type, Allow and the body's exact bytes.
@@ -70,15 +67,10 @@ describe("the node API answers byte for byte as wgkex (recorded fixtures)", () =
   });
 
   it("an unexpected failure behind v1 (here: storage) gets wgkex's 500 page", async () => {
-    await runInDurableObject(env.DOMAIN_REGISTRY.getByName("ffmuc_welt"), (obj: DomainRegistry) => {
-      const store = (obj as unknown as { store: { writeRegistration: () => void } }).store;
-      const original = store.writeRegistration;
-      store.writeRegistration = () => {
-        store.writeRegistration = original;
-        throw new Error("SQLITE_FULL: database or disk is full");
-      };
-    });
+    const undo = await failRegistrationWrites("ffmuc_welt");
     const a = answer("v1 unexpected server error (MQTT publish raises)");
-    await expectSameAnswer(a, await ask(a));
+    const res = await ask(a);
+    await undo();
+    await expectSameAnswer(a, res);
   });
 });
