@@ -152,7 +152,13 @@ describe("provisioning at the command boundary", () => {
     const result = await provisionDomain(runner, config, d, new PeerProgrammer(runner, target), {
       logger: silentLogger,
     });
-    expect(result).toEqual({ created: true, publicKey: t.gatewayKey.publicKey, address: own, problems: [] });
+    expect(result).toEqual({
+      created: true,
+      withoutPeers: true,
+      publicKey: t.gatewayKey.publicKey,
+      address: own,
+      problems: [],
+    });
     expect(runner.argvs()).toEqual([
       ["ip", "-d", "-j", "link", "show", "dev", "wg-welt"],
       ["ip", "link", "add", "dev", "wg-welt", "type", "wireguard"],

@@ -5,11 +5,17 @@ import { type CommandRunner, mustRun } from "../commands/runner.ts";
 import type { AgentConfig, DomainConfig } from "../config/schema.ts";
 import { publicKeyFromPrivate } from "../keys.ts";
 import type { Logger } from "../log.ts";
+import { parseWgDump } from "./observe.ts";
 import type { PeerProgrammer } from "./peers.ts";
 
 export interface ProvisionResult {
-  /** The WireGuard interface was created now (reboot, first start): ask the edge for a snapshot. */
+  /** The WireGuard interface was created now (reboot, first start). */
   readonly created: boolean;
+  /**
+   * The WireGuard interface holds no node peer: created now, or found without them (made by
+   * systemd-networkd at boot, say): ask the edge for a snapshot, a replay would miss the rest.
+   */
+  readonly withoutPeers: boolean;
   readonly publicKey: string;
   /** The gateway's own link-local address on wg-<suffix>. */
   readonly address: string;
@@ -25,6 +31,11 @@ export interface LinkInfo {
   readonly kind: string | undefined;
   readonly data: Record<string, unknown>;
   readonly address?: string | undefined;
+  readonly mtu?: number | undefined;
+  readonly up?: boolean;
+  readonly master?: string | undefined;
+  /** inet6_addr_gen_mode: "none" when the kernel adds no link-local address by itself. */
+  readonly addrGenMode?: string | undefined;
 }
 
 /** `ip -d -j link show dev X`: undefined when the interface does not exist. */
@@ -34,10 +45,22 @@ export async function linkInfo(runner: CommandRunner, dev: string): Promise<Link
   try {
     const [link] = JSON.parse(r.stdout) as Array<{
       address?: string;
+      mtu?: number;
+      flags?: string[];
+      master?: string;
+      inet6_addr_gen_mode?: string;
       linkinfo?: { info_kind?: string; info_data?: Record<string, unknown> };
     }>;
     if (!link) return undefined;
-    return { kind: link.linkinfo?.info_kind, data: link.linkinfo?.info_data ?? {}, address: link.address };
+    return {
+      kind: link.linkinfo?.info_kind,
+      data: link.linkinfo?.info_data ?? {},
+      address: link.address,
+      mtu: link.mtu,
+      up: link.flags?.includes("UP") ?? false,
+      master: link.master,
+      addrGenMode: link.inet6_addr_gen_mode,
+    };
   } catch {
     return { kind: undefined, data: {} };
   }
@@ -146,9 +169,13 @@ export async function provisionDomain(
       created = true;
     }
   }
+  // An interface that is already right (made by systemd-networkd, or by an earlier run) is
+  // adopted as it is: no write that would change nothing, so nothing flaps and no event fires.
+  const adopted = created ? undefined : existing;
   // No automatic (stable-privacy) link-local address: it would become the source address.
-  await mustRun(runner, ip.addrgenmodeNone(wgIf));
+  if (adopted?.addrGenMode !== "none") await mustRun(runner, ip.addrgenmodeNone(wgIf));
   await mustRun(runner, wg.setKeyPort(wgIf, domain.private_key_file, domain.listen_port));
+  let hasAddress = false;
   const addrs = await runner.run(ip.addrShow6(wgIf), { readOnly: true });
   if (addrs.code === 0 && addrs.stdout.trim()) {
     try {
@@ -156,7 +183,8 @@ export async function provisionDomain(
         addr_info?: Array<{ local?: string; prefixlen?: number; scope?: string }>;
       }>;
       for (const info of parsed[0]?.addr_info ?? []) {
-        if (info.scope === "link" && info.local && info.local !== address) {
+        if (info.local === address && info.prefixlen === 128) hasAddress = true;
+        else if (info.scope === "link" && info.local && info.local !== address) {
           await runner.run(ip.addrDel(wgIf, `${info.local}/${info.prefixlen ?? 64}`));
         }
       }
@@ -164,8 +192,9 @@ export async function provisionDomain(
       // unreadable: nothing to clean
     }
   }
-  await mustRun(runner, ip.addrReplace(wgIf, address));
-  await mustRun(runner, ip.mtuUp(wgIf, domain.mtu));
+  if (!hasAddress) await mustRun(runner, ip.addrReplace(wgIf, address));
+  if (!(adopted?.up && adopted.mtu === domain.mtu)) await mustRun(runner, ip.mtuUp(wgIf, domain.mtu));
+  const withoutPeers = created || (await hasNoNodePeers(runner, wgIf, domain));
 
   // VXLAN over WireGuard.
   const vx = await linkInfo(runner, vxIf);
@@ -180,27 +209,33 @@ export async function provisionDomain(
     logger.warn("VXLAN interface has other settings; recreating", { interface: vxIf, found: vx.data });
     await mustRun(runner, ip.linkDel(vxIf));
   }
-  if (!vxOk) await mustRun(runner, ip.linkAddVxlan(vxIf, domain.vniResolved, address, wgIf));
-  const mac = stableMac(`${publicKey} ${domain.vniResolved}`);
-  if (!vxOk || vx?.address !== mac) await mustRun(runner, ip.setAddress(vxIf, mac));
-  await mustRun(runner, ip.up(vxIf));
+  if (!vxOk) {
+    await mustRun(runner, ip.linkAddVxlan(vxIf, domain.vniResolved, address, wgIf));
+    // The MAC is the gateway's batman-adv originator address: derived from its key and the VNI,
+    // so it survives a reboot. An adopted VXLAN keeps its own (systemd-networkd's is stable too);
+    // changing it would make the gateway a new originator for every node.
+    await mustRun(runner, ip.setAddress(vxIf, stableMac(`${publicKey} ${domain.vniResolved}`)));
+  }
+  if (!(vxOk && vx.up)) await mustRun(runner, ip.up(vxIf));
 
   // batman-adv and bridge.
   if (domain.batman.enabled) {
     const b = domain.batman;
-    let usable = (await linkInfo(runner, batIf)) !== undefined;
+    const bat = await linkInfo(runner, batIf);
+    let usable = bat !== undefined;
     if (!usable) {
       const r = await runner.run(batctl.create(batIf, b.routing_algo));
       usable = r.code === 0;
       if (!usable) problems.push(batmanProblem(r.stderr, r.code) ?? `cannot create ${batIf}: ${r.stderr.trim()}`);
     }
     if (usable) {
+      const hardif = vxOk && vx?.master === batIf;
       const steps = [
-        batctl.addHardif(batIf, vxIf),
+        ...(hardif ? [] : [batctl.addHardif(batIf, vxIf)]),
         ...(b.throughput_override ? [batctl.throughputOverride(vxIf, b.throughput_override)] : []),
         batctl.gwMode(batIf, b.gw_mode),
         ...(b.hop_penalty !== undefined ? [batctl.hopPenalty(batIf, b.hop_penalty)] : []),
-        ip.up(batIf),
+        ...(bat?.up ? [] : [ip.up(batIf)]),
       ];
       for (const argv of steps) {
         const r = await runner.run(argv);
@@ -209,9 +244,10 @@ export async function provisionDomain(
         }
       }
       if (b.bridge) {
-        if (!(await linkInfo(runner, brIf))) await mustRun(runner, ip.linkAddBridge(brIf));
-        await mustRun(runner, ip.master(batIf, brIf));
-        await mustRun(runner, ip.up(brIf));
+        const br = await linkInfo(runner, brIf);
+        if (!br) await mustRun(runner, ip.linkAddBridge(brIf));
+        if (bat?.master !== brIf) await mustRun(runner, ip.master(batIf, brIf));
+        if (!br?.up) await mustRun(runner, ip.up(brIf));
       }
     }
   }
@@ -229,5 +265,13 @@ export async function provisionDomain(
     for (const f of failed) problems.push(`static peer route/FDB ${f.public_key}: ${f.reason}`);
   }
   for (const problem of [...new Set(problems)]) logger.error(problem, { domain: domain.name });
-  return { created, publicKey, address, problems: [...new Set(problems)] };
+  return { created, withoutPeers, publicKey, address, problems: [...new Set(problems)] };
+}
+
+/** No peer but the other gateways on an existing interface; false when it cannot be read. */
+async function hasNoNodePeers(runner: CommandRunner, wgIf: string, domain: DomainConfig): Promise<boolean> {
+  const r = await runner.run(wg.show(wgIf), { readOnly: true });
+  if (r.code !== 0) return false;
+  const statics = new Set(domain.static_peers.map((p) => p.public_key));
+  return parseWgDump(r.stdout).peers.every((p) => statics.has(p.key));
 }

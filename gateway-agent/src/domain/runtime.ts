@@ -192,7 +192,7 @@ export class DomainRuntime {
     return this.#store.cursor();
   }
 
-  /** Create or repair the interfaces; a newly created interface means "ask for a snapshot". */
+  /** Create or repair the interfaces; an interface without node peers (new, or made at boot) means "ask for a snapshot". */
   async provision(): Promise<ProvisionResult> {
     const { runner, config, domain } = this.#d;
     const result = await provisionDomain(runner, config, domain, this.#programmer, {
@@ -200,11 +200,12 @@ export class DomainRuntime {
       ...(this.#d.readFile ? { readFile: this.#d.readFile } : {}),
       ...(this.#d.daemonLog ? { daemonLog: this.#d.daemonLog } : {}),
     });
-    if (result.created) this.#store.requireSnapshot();
+    if (result.withoutPeers) this.#store.requireSnapshot();
     this.#provisioned = result;
     this.#session.setInterface(interfaceFrame(result, domain.listen_port, config.external_address));
     this.#log.info("domain provisioned", {
       created: result.created,
+      without_peers: result.withoutPeers,
       address: result.address,
       public_key: result.publicKey,
       problems: result.problems.length,
