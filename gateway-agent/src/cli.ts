@@ -16,6 +16,7 @@ import { netnsRunner } from "./commands/netns-runner.ts";
 import type { CommandRunner } from "./commands/runner.ts";
 import { ConfigError, loadConfig } from "./config/load.ts";
 import type { AgentConfig } from "./config/schema.ts";
+import { describeChain, mtuChains, mtuTable } from "./dataplane/mtu.ts";
 import { importWgkexCommand } from "./import/command.ts";
 import { jsonLogger } from "./log.ts";
 import { kernelCounts, statusTable } from "./status.ts";
@@ -27,8 +28,8 @@ export const HELP = `wgkex-agent ${AGENT_VERSION}: programs WireGuard, VXLAN and
 
 Usage:
   wgkex-agent run     [--config FILE] [--dry-run]   provision, then follow the edge (daemon)
-  wgkex-agent check   [--config FILE]               validate the configuration and the host
-  wgkex-agent status  [--config FILE]               per-domain table: peers, connected, last sync, lag
+  wgkex-agent check   [--config FILE]               validate the configuration and the host, show the MTU chain
+  wgkex-agent status  [--config FILE]               per-domain table: peers, connected, last sync, lag; MTUs
   wgkex-agent provision [--config FILE] [--dry-run] create/repair interfaces and reconcile once, then exit
   wgkex-agent derive  [--variant wgkex|gluon] [KEY…] print "<key> <link-local>" (keys from stdin when none)
   wgkex-agent vni     [--variant wgkex|gluon] SEED  print the VXLAN id of a Gluon domain_seed
@@ -152,9 +153,9 @@ export async function main(argv: readonly string[], io: CliIO = defaultIO): Prom
       }
       if (command === "check") return check(config, configPath, io);
       if (command === "status") {
-        const base = io.runner ?? new ExecaRunner();
-        const live = await kernelCounts(config, config.netns ? netnsRunner(base, config.netns) : base);
+        const live = await kernelCounts(config, hostRunner(config, io));
         io.stdout(`${statusTable(config, Date.now(), live)}\n`);
+        io.stdout(`\n${mtuTable(await mtuChains(config, hostRunner(config, io)))}\n`);
         return EXIT.ok;
       }
       return run(config, command === "provision", values["dry-run"] ?? false, io);
@@ -206,11 +207,22 @@ async function derive(keys: string[], variant: AddressVariant, io: CliIO): Promi
   return bad > 0 ? EXIT.failure : EXIT.ok;
 }
 
-function check(config: AgentConfig, path: string, io: CliIO): number {
+/** Host commands as the agent runs them (inside `netns:` when configured). */
+function hostRunner(config: AgentConfig, io: CliIO): CommandRunner {
+  const base = io.runner ?? new ExecaRunner();
+  return config.netns ? netnsRunner(base, config.netns) : base;
+}
+
+async function check(config: AgentConfig, path: string, io: CliIO): Promise<number> {
   io.stdout(`ok   configuration ${path}: gateway ${config.gateway}, ${config.domains.length} domain(s)\n`);
   const items = checkHost(config, io.host ?? realHost);
   for (const item of items) {
     io.stdout(item.ok ? `ok   ${item.what}\n` : `FAIL ${item.what}: ${item.detail}\n`);
+  }
+  // A trade-off, not a failure: `warn` does not change the exit code.
+  for (const chain of await mtuChains(config, hostRunner(config, io))) {
+    const { warn, text } = describeChain(chain);
+    io.stdout(`${warn ? "warn" : "ok  "} ${text}\n`);
   }
   const failures = items.filter((i) => !i.ok).length;
   io.stdout(failures === 0 ? "all checks passed\n" : `${failures} problem(s) found\n`);

@@ -183,6 +183,10 @@ describe("cli", () => {
     expect(x.out.join("")).toMatch(
       /^DOMAIN\s+INTERFACE\s+PEERS\s+CONNECTED\s+COUNTED\s+APPLIED\s+HEAD\s+LAG\s+LAST SYNC\s+EDGE\nffmuc_welt\s+wg-welt\s+-/,
     );
+    // No interfaces on this host: the MTU chain is what provisioning will make.
+    expect(x.out.join("")).toMatch(
+      /\nMTU\s+WIREGUARD\s+VXLAN\s+BATMAN.*\nffmuc_welt\s+wg-welt 1420\s+vx-welt 1350\s+-\s+-\s+configuration\n$/,
+    );
   });
 });
 

@@ -113,4 +113,5 @@ export const batctl = {
   throughputOverride: (hardif: string, rate: string) => ["batctl", "hardif", hardif, "throughput_override", rate],
   gwMode: (bat: string, mode: string) => ["batctl", "meshif", bat, "gw_mode", mode],
   hopPenalty: (bat: string, penalty: number) => ["batctl", "meshif", bat, "hop_penalty", String(penalty)],
+  fragmentation: (bat: string) => ["batctl", "meshif", bat, "fragmentation"],
 };
