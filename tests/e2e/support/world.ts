@@ -212,23 +212,13 @@ const newestIn = (dir: string): number => {
   return newest;
 };
 
-/**
- * Bundle the agent CLI exactly like `npm run build -w gateway-agent`, but into our own file:
- * the agent's CLI test rebuilds gateway-agent/dist while other projects run, and a
- * half-written bundle must never be what a gateway starts.
- */
-export async function ensureAgentBundle(): Promise<string> {
-  const sources = Math.max(
-    newestIn(path.join(REPO_ROOT, "gateway-agent", "src")),
-    newestIn(path.join(REPO_ROOT, "shared", "src")),
-  );
-  if (existsSync(AGENT_BUNDLE) && statSync(AGENT_BUNDLE).mtimeMs >= sources) return AGENT_BUNDLE;
+/** One ESM file for Node 20 (a gateway's Node), with the settings of `npm run build -w gateway-agent`. */
+export async function bundleForNode(entry: string, outfile: string): Promise<void> {
   const { build } = await import("esbuild");
-  const tmp = `${AGENT_BUNDLE}.${process.pid}.tmp`;
-  mkdirSync(path.dirname(AGENT_BUNDLE), { recursive: true });
+  mkdirSync(path.dirname(outfile), { recursive: true });
   await build({
-    entryPoints: [path.join(REPO_ROOT, "gateway-agent", "src", "cli.ts")],
-    outfile: tmp,
+    entryPoints: [entry],
+    outfile,
     bundle: true,
     platform: "node",
     target: "node20",
@@ -240,6 +230,21 @@ export async function ensureAgentBundle(): Promise<string> {
     external: ["bufferutil", "utf-8-validate"],
     logLevel: "warning",
   });
+}
+
+/**
+ * Bundle the agent CLI exactly like `npm run build -w gateway-agent`, but into our own file:
+ * the agent's CLI test rebuilds gateway-agent/dist while other projects run, and a
+ * half-written bundle must never be what a gateway starts.
+ */
+export async function ensureAgentBundle(): Promise<string> {
+  const sources = Math.max(
+    newestIn(path.join(REPO_ROOT, "gateway-agent", "src")),
+    newestIn(path.join(REPO_ROOT, "shared", "src")),
+  );
+  if (existsSync(AGENT_BUNDLE) && statSync(AGENT_BUNDLE).mtimeMs >= sources) return AGENT_BUNDLE;
+  const tmp = `${AGENT_BUNDLE}.${process.pid}.tmp`;
+  await bundleForNode(path.join(REPO_ROOT, "gateway-agent", "src", "cli.ts"), tmp);
   execFileSync("mv", ["-f", tmp, AGENT_BUNDLE]);
   return AGENT_BUNDLE;
 }

@@ -1,0 +1,15 @@
+/** Addresses and names of the kernel world (see world.ts for the picture). */
+export const PREFIX = "wgxk";
+/** The tap device's address in the test's namespace; the edge relay listens there. */
+export const HOST_ADDR = "10.214.0.1";
+/** The guest's eth0: the gateway's external address. */
+export const GUEST_ADDR = "10.214.0.2";
+export const RELAY_PORT = 8080;
+/** The mesh's IPv6 prefix: the address on the gateway's mesh bridge and the clients'. */
+export const MESH_PREFIX = "fd77:4b::";
+export const GATEWAY_MESH_ADDRESS = `${MESH_PREFIX}1`;
+
+/** FFMUC's interface names for ffmuc_welt: the prefix ffmuc_ stripped. */
+export const IF = { wg: "wg-welt", vx: "vx-welt", bat: "bat-welt", br: "br-welt" } as const;
+export const HOP_PENALTY = 60;
+export const ROUTING_ALGO = "BATMAN_V";
