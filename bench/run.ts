@@ -27,6 +27,10 @@ const SUITES: Record<
   },
   memory: { about: "edge storage bytes, agent RSS (part 5)", load: () => import("./suites/memory.ts") },
   storm: { about: "50,000 nodes, 19 domains, 4 gateways at 1,000/s (part 6)", load: () => import("./suites/storm.ts") },
+  kernel: {
+    about: "10,000 keys on kernel WireGuard in a Debian guest (QEMU): batched vs one-per-key vs wireguard-go",
+    load: () => import("./suites/kernel.ts"),
+  },
 };
 
 const args = process.argv.slice(2);
