@@ -1,5 +1,5 @@
 /**
- * Runs INSIDE the kernel guest (bundled by bench/suites/kernel.ts, on Debian's Node):
+ * Runs INSIDE the kernel guest (bundled by bench/suites/kernel.ts, on the system Node):
  *
  *   node guest-install.mjs <kernel|userspace> <N> <SAMPLE> <DIR>
  *

@@ -1,6 +1,6 @@
 /**
  * The gateway of the kernel world: the guest's root namespace, managed by the real
- * `wgkex-agent run` bundle on the guest's (= Debian's) Node, kernel WireGuard and batman-adv as
+ * `wgkex-agent run` bundle on the system Node (/usr/bin/node), kernel WireGuard and batman-adv as
  * FFMUC configures them. Everything asserted here is read from the kernel (`wg`, `ip`,
  * `batctl`, `bridge`), never from the agent's log; the log only tells when the agent started.
  */
@@ -83,7 +83,7 @@ export class KernelGateway {
     );
   }
 
-  /** The agent's command line in the guest (Debian's Node runs the bundle). */
+  /** The agent's command line in the guest (the system Node runs the bundle, as on a gateway). */
   cli(...args: string[]): string[] {
     return [systemNode(), AGENT_BUNDLE, ...args, "--config", this.configFile];
   }
