@@ -32,8 +32,11 @@ const count = (argv: string[], keep: (line: string) => boolean) =>
     .length;
 const installed = (suffix: string) => ({
   peers: count(["wg", "show", `wg-${suffix}`, "peers"], Boolean),
-  // host routes only (`fe80::… dev`), not the link-local prefix route
-  routes: count(["ip", "-6", "route", "show", "dev", `wg-${suffix}`], (l) => /^fe80::[0-9a-f:]+ /.test(l)),
+  // the agent's host routes, not the one the kernel adds for the gateway's own /128 (proto kernel)
+  routes: count(
+    ["ip", "-6", "route", "show", "dev", `wg-${suffix}`],
+    (l) => /^fe80::[0-9a-f:]+ /.test(l) && !l.includes("proto kernel"),
+  ),
   fdb: count(["bridge", "fdb", "show", "dev", `vx-${suffix}`], (l) => l.startsWith("00:00:00:00:00:00")),
 });
 
