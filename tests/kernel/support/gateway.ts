@@ -17,8 +17,8 @@ import {
   VNI,
 } from "../../e2e/support/world.ts";
 import { GUEST_ADDR, HOP_PENALTY, IF, ROUTING_ALGO } from "./constants.ts";
+import type { WorldContext } from "./context.ts";
 import type { GuestResult } from "./guest.ts";
-import type { KernelWorld } from "./world.ts";
 
 export interface Link {
   ifindex: number;
@@ -38,10 +38,10 @@ export class KernelGateway {
   readonly configFile: string;
   readonly logFile: string;
   readonly stateDir: string;
-  readonly #world: KernelWorld;
+  readonly #world: WorldContext;
   readonly #pidFile: string;
 
-  constructor(world: KernelWorld, name: string, keys: { privateKey: string; publicKey: string }) {
+  constructor(world: WorldContext, name: string, keys: { privateKey: string; publicKey: string }) {
     this.#world = world;
     this.name = name;
     this.privateKey = keys.privateKey;
@@ -63,7 +63,7 @@ export class KernelGateway {
     writeFileSync(
       this.configFile,
       [
-        `# ${this.name} of kernel world ${this.#world.info.id}: Debian's kernel under QEMU`,
+        `# ${this.name} of kernel world ${this.#world.id}: Debian's kernel under QEMU`,
         `gateway: ${this.name}`,
         `edge: { url: "${this.#world.edgeUrl}", token_file: ${tokenFile}, backoff_min_ms: 200, backoff_max_ms: 2000 }`,
         `external_address: "${GUEST_ADDR}"`,

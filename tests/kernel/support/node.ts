@@ -17,7 +17,7 @@ import { writeFileSync } from "node:fs";
 import path from "node:path";
 import { DOMAIN, genKeyPair, linkLocalOf, type V2Endpoint, VNI } from "../../e2e/support/world.ts";
 import { HOST_ADDR, MESH_PREFIX, RELAY_PORT, ROUTING_ALGO } from "./constants.ts";
-import type { KernelWorld } from "./world.ts";
+import type { WorldContext } from "./context.ts";
 
 export class KernelNode {
   readonly index: number;
@@ -27,10 +27,10 @@ export class KernelNode {
   readonly ll: string;
   /** The client's address in the mesh prefix. */
   readonly clientAddress: string;
-  readonly #world: KernelWorld;
+  readonly #world: WorldContext;
   readonly #keyFile: string;
 
-  private constructor(world: KernelWorld, index: number) {
+  private constructor(world: WorldContext, index: number) {
     this.#world = world;
     this.index = index;
     this.ns = `n${index}`;
@@ -44,7 +44,7 @@ export class KernelNode {
   }
 
   /** Namespaces and the underlay (one round trip). */
-  static async create(world: KernelWorld, index: number): Promise<KernelNode> {
+  static async create(world: WorldContext, index: number): Promise<KernelNode> {
     const node = new KernelNode(world, index);
     const { ns, clientNs } = node;
     const up = `${ns}-u`;

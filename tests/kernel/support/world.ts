@@ -31,6 +31,7 @@ import {
   until,
 } from "../../e2e/support/world.ts";
 import { GUEST_ADDR, HOST_ADDR, PREFIX, RELAY_PORT } from "./constants.ts";
+import type { WorldContext } from "./context.ts";
 import { KernelGateway } from "./gateway.ts";
 import { Guest } from "./guest.ts";
 import { KernelNode } from "./node.ts";
@@ -70,7 +71,7 @@ function startRelay(argv: string[], logFile: string): Promise<number> {
   });
 }
 
-export class KernelWorld {
+export class KernelWorld implements WorldContext {
   readonly info: WorldInfo;
   readonly guest: Guest;
   readonly edge: EdgeProcess;
@@ -88,6 +89,10 @@ export class KernelWorld {
 
   get dir(): string {
     return this.info.dir;
+  }
+
+  get id(): string {
+    return this.info.id;
   }
 
   /** Build everything and start the gateway's agent; ≈ 1-2 minutes under emulation. */
