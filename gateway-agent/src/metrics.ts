@@ -68,6 +68,12 @@ export class AgentMetrics {
     labelNames: ["domain"],
     registers: [this.registry],
   });
+  readonly foreignPeers = new Gauge({
+    name: "wgkex_agent_foreign_peers",
+    help: "Installed peers nobody asked for (not from the edge, not adopted, not static): kept, never removed by reconcile",
+    labelNames: ["domain"],
+    registers: [this.registry],
+  });
   readonly reconcileRepairs = new Counter({
     name: "wgkex_agent_reconcile_repairs_total",
     help: "Routes, FDB entries and peers repaired or removed by reconcile",
@@ -109,6 +115,9 @@ export class DomainMetrics {
   }
   staleRemoved(n: number): void {
     this.#m.removed.inc(this.#l, n);
+  }
+  foreign(n: number): void {
+    this.#m.foreignPeers.set(this.#l, n);
   }
   repaired(kind: RepairKind, n: number): void {
     this.#m.reconcileRepairs.inc({ ...this.#l, kind }, n);

@@ -60,7 +60,7 @@ function readFirstSeen(dir: string, domain: string): Record<string, number> {
 }
 
 /** Atomic: write a temporary file, then rename it over the old one. */
-function writeAtomic(file: string, text: string): void {
+export function writeAtomic(file: string, text: string): void {
   const tmp = `${file}.${process.pid}.tmp`;
   writeFileSync(tmp, text, { mode: 0o600 });
   renameSync(tmp, file);

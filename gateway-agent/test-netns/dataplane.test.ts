@@ -168,10 +168,19 @@ domains:
     expect(r).toContain("2001:db8:1::/64");
     expect(fdb()).toContain(ll);
     expect(fdb()).not.toContain("fe80::beef");
-    // a second reconcile finds nothing to do
+    // a second reconcile finds nothing to do; the peers installed here by hand (not given by
+    // an edge) are foreign: kept, with their routes and FDB entries
     const second = await domain().reconcile();
     expect(second.reconcile).toEqual({
-      plan: { repairPeers: [], addRoutes: [], addFdb: [], delRoutes: [], delFdb: [] },
+      plan: {
+        installPeers: [],
+        repairStatic: [],
+        addRoutes: [],
+        addFdb: [],
+        delRoutes: [],
+        delFdb: [],
+        foreign: expect.arrayContaining([k]),
+      },
       failed: [],
     });
   });

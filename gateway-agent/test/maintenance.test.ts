@@ -40,7 +40,7 @@ describe("maintenance: stale cleanup, reconcile and reports", () => {
     sim.peers.get(bad)!.allowed = [];
     sim.failKeys.add(bad);
     const report = await agent.domains.get("ffmuc_welt")!.reconcile();
-    expect(report.reconcile?.plan.repairPeers.sort()).toEqual([good, bad].sort());
+    expect(report.reconcile?.plan.installPeers.sort()).toEqual([good, bad].sort());
     expect(report.reconcile?.failed).toEqual([
       { public_key: bad, reason: "wg: Unable to modify interface: Invalid argument" },
     ]);

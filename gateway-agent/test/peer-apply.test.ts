@@ -57,29 +57,37 @@ describe("installing what the edge sends: batches, snapshots, acks after install
     expect(sim.routes.get("wg-welt")?.has(linkLocal(a!, "wgkex"))).toBe(false);
   });
 
-  it("snapshot removes managed peers that are not listed but never static peers", async () => {
+  it("snapshot removes the keys the edge gave and no longer lists, keeps peers it never gave and static peers", async () => {
     const sim = new SimHost();
-    const { edge, t } = await startTestAgent({ sim });
+    const { edge, t, agent } = await startTestAgent({ sim });
     await edge.until(() => edge.acks().length === 1);
+    const given = publicKeys(2, 25);
+    edge.publish(given.map((key) => ({ key })));
+    await edge.until(() => edge.acks().some((a) => a.seq === 2));
     const stray = publicKeys(3, 26);
-    // peers that were installed by someone before (e.g. old state) and are not in the snapshot
+    // Peers installed by someone else (wgkex's worker, by hand): the edge never gave them.
     for (const k of stray)
       sim.peers.set(k, { allowed: [`${linkLocal(k, "wgkex")}/128`], handshake: 0, dev: "wg-welt" });
     const keep = publicKeys(2, 27);
-    edge.record(keep.map((key) => ({ key })));
+    edge.record([{ key: given[0]!, op: "remove" }, { key: given[1]!, op: "remove" }, ...keep.map((key) => ({ key }))]);
     edge.send({
       type: "welcome",
       v: 1,
       domain: "ffmuc_welt",
       gateway: "gw01",
       mode: "snapshot",
-      head: 2,
+      head: 6,
       variant: "wgkex",
     });
-    edge.send({ type: "snapshot", head: 2, keys: [keep[0]!], done: false });
-    edge.send({ type: "snapshot", head: 2, keys: [keep[1]!, t.staticKey], done: true });
-    await edge.until(() => edge.acks().some((a) => a.seq === 2));
-    expect(peersOf(sim).sort()).toEqual([...keep, t.staticKey].sort());
+    edge.send({ type: "snapshot", head: 6, keys: [keep[0]!], done: false });
+    edge.send({ type: "snapshot", head: 6, keys: [keep[1]!, t.staticKey], done: true });
+    await edge.until(() => edge.acks().some((a) => a.seq === 6));
+    expect(peersOf(sim).sort()).toEqual([...keep, ...stray, t.staticKey].sort());
+    const welt = agent.domains.get("ffmuc_welt")!;
+    expect([...welt.desired.edge].sort()).toEqual([...keep].sort());
+    const report = await welt.reconcile();
+    expect(report.reconcile?.plan.foreign.sort()).toEqual([...stray].sort());
+    expect(peersOf(sim).sort()).toEqual([...keep, ...stray, t.staticKey].sort());
   });
 
   it("crash between install and state write: restart re-applies from the last written seq, nothing lost or doubled", async () => {

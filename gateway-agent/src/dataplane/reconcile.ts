@@ -9,61 +9,168 @@ export interface ObservedState {
   readonly fdb: readonly FdbEntry[];
 }
 
-export interface ReconcilePlan {
-  /** Peers whose allowed-ips lack their own link-local /128 (re-set them). */
-  readonly repairPeers: string[];
-  readonly addRoutes: string[];
-  readonly addFdb: string[];
-  /** Our fe80::/128 routes on the wg interface whose peer is gone. */
-  readonly delRoutes: string[];
-  /** Our all-zero FDB entries (dst fe80::…) whose peer is gone. */
-  readonly delFdb: string[];
+/**
+ * What a peer needs on this domain's interfaces, and which routes and FDB entries the agent
+ * manages (so that one nobody needs is an orphan). A domain mode supplies it: nodes with a
+ * link-local /128 here (`linkLocalLayout`); a mode whose peers carry ranges supplies its own.
+ */
+export interface PeerLayout {
+  /** The allowed-ips a desired peer must have, and the route and FDB destinations it needs. */
+  needs(key: string): {
+    readonly allowedIps: readonly string[];
+    readonly routes: readonly string[];
+    readonly fdb: readonly string[];
+  };
+  /** The destination of a route the agent manages (else undefined: foreign, left alone). */
+  ownedRoute(route: RouteEntry): string | undefined;
+  /** The destination of an FDB entry the agent manages (else undefined: foreign, left alone). */
+  ownedFdb(entry: FdbEntry): string | undefined;
 }
 
 /**
- * Pure diff between what the host has and what its peers need. Every peer (node or static)
- * needs `<ll>/128` route and an all-zero FDB entry to `<ll>` via the wg interface. Entries
- * we own but no peer needs are orphans; anything else (kernel routes, our own address,
- * learned FDB entries, other prefixes, other interfaces) is foreign and left alone.
+ * Nodes and gateways as wgkex installs them: peer `allowed-ips <ll>/128`, a host route to
+ * `<ll>` on the wg interface and an all-zero FDB entry to `<ll>` via it. Managed: non-kernel
+ * `fe80::…/128` routes on the wg interface (never the gateway's own address), all-zero FDB
+ * entries to `fe80::…` via the wg interface.
  */
-export function planReconcile(
-  observed: ObservedState,
-  options: { variant: AddressVariant; wireguard: string; ownAddress: string; staticKeys?: ReadonlySet<string> },
-): ReconcilePlan {
-  const needed = new Map<string, string>(); // ll -> key
-  const repairPeers: string[] = [];
-  for (const peer of observed.dump.peers) {
-    const ll = linkLocal(peer.key, options.variant);
-    needed.set(ll, peer.key);
-    if (!peer.allowedIps.includes(`${ll}/128`)) repairPeers.push(peer.key);
-  }
+export function linkLocalLayout(options: {
+  variant: AddressVariant;
+  wireguard: string;
+  ownAddress: string;
+}): PeerLayout {
   const own = options.ownAddress.toLowerCase();
-  const haveRoutes = new Set<string>();
-  const delRoutes: string[] = [];
-  for (const route of observed.routes) {
-    if (route.protocol === "kernel") continue;
-    const ll = linkLocalHostRoute(route.dst);
-    if (!ll || ll === own) continue;
-    if (needed.has(ll)) haveRoutes.add(ll);
-    else delRoutes.push(ll);
+  return {
+    needs(key) {
+      const ll = linkLocal(key, options.variant);
+      return { allowedIps: [`${ll}/128`], routes: [ll], fdb: [ll] };
+    },
+    ownedRoute(route) {
+      if (route.protocol === "kernel") return undefined;
+      const ll = linkLocalHostRoute(route.dst);
+      return ll === undefined || ll === own ? undefined : ll;
+    },
+    ownedFdb(entry) {
+      if (entry.mac !== ZERO_MAC || !entry.dst) return undefined;
+      if (entry.via !== undefined && entry.via !== options.wireguard) return undefined;
+      return linkLocalHostRoute(entry.dst);
+    },
+  };
+}
+
+/** What this gateway should have: node keys (the edge's and adopted ones) and the static peers. */
+export interface DesiredState {
+  readonly nodes: ReadonlySet<string>;
+  readonly staticKeys: ReadonlySet<string>;
+  /** The gateway's own key: never a node peer, whatever the set says. */
+  readonly ownKey?: string | undefined;
+}
+
+export interface ReconcilePlan {
+  /** Desired node peers that are missing or lack their allowed-ips: installed again (peer, route, FDB entry). */
+  readonly installPeers: string[];
+  /** Static peers that are missing or lack their allowed-ips: set again from the configuration. */
+  readonly repairStatic: string[];
+  /** Route and FDB entries missing for peers that stay (the ones of `installPeers` come with them). */
+  readonly addRoutes: string[];
+  readonly addFdb: string[];
+  /** Managed routes and FDB entries no peer needs. */
+  readonly delRoutes: string[];
+  readonly delFdb: string[];
+  /**
+   * Installed peers nobody asked for (not desired, not static): never removed by reconcile.
+   * Those that carry their own link-local /128 get route and FDB entry like any node.
+   */
+  readonly foreign: string[];
+}
+
+/**
+ * Pure diff between the desired set and the host, not between the host and itself: a
+ * desired peer missing from the kernel is installed again, a peer nobody asked for is kept.
+ * Anything not managed (kernel routes, the own address, learned FDB entries, other
+ * prefixes, other interfaces) is foreign and left alone.
+ */
+export function planReconcile(observed: ObservedState, desired: DesiredState, layout: PeerLayout): ReconcilePlan {
+  const installed = new Map(observed.dump.peers.map((p) => [p.key, p]));
+  const needsOf = new Map<string, ReturnType<PeerLayout["needs"]>>();
+  const needs = (key: string) => {
+    let n = needsOf.get(key);
+    if (n === undefined) {
+      n = layout.needs(key);
+      needsOf.set(key, n);
+    }
+    return n;
+  };
+  const complete = (key: string) => {
+    const peer = installed.get(key);
+    return peer !== undefined && needs(key).allowedIps.every((a) => peer.allowedIps.includes(a));
+  };
+  const installPeers: string[] = [];
+  const repairStatic: string[] = [];
+  // Destinations that must stay, and those of them an install below brings back by itself.
+  const routes = { needed: new Set<string>(), withInstall: new Set<string>() };
+  const fdb = { needed: new Set<string>(), withInstall: new Set<string>() };
+  const need = (key: string, install: boolean) => {
+    const n = needs(key);
+    for (const r of n.routes) (install ? routes.withInstall : routes.needed).add(r);
+    for (const f of n.fdb) (install ? fdb.withInstall : fdb.needed).add(f);
+  };
+  for (const key of desired.nodes) {
+    if (key === desired.ownKey || desired.staticKeys.has(key)) continue;
+    const missing = !complete(key);
+    if (missing) installPeers.push(key);
+    need(key, missing);
   }
-  const haveFdb = new Set<string>();
-  const delFdb: string[] = [];
-  for (const entry of observed.fdb) {
-    if (entry.mac !== ZERO_MAC || !entry.dst) continue;
-    const ll = linkLocalHostRoute(entry.dst);
-    if (!ll) continue;
-    if (entry.via !== undefined && entry.via !== options.wireguard) continue;
-    if (needed.has(ll)) haveFdb.add(ll);
-    else delFdb.push(ll);
+  for (const key of desired.staticKeys) {
+    if (!complete(key)) repairStatic.push(key);
+    need(key, false);
   }
-  const addRoutes = [...needed.keys()].filter((ll) => !haveRoutes.has(ll));
-  const addFdb = [...needed.keys()].filter((ll) => !haveFdb.has(ll));
-  return { repairPeers, addRoutes, addFdb, delRoutes, delFdb };
+  const foreign: string[] = [];
+  for (const peer of observed.dump.peers) {
+    const key = peer.key;
+    if (desired.staticKeys.has(key) || (desired.nodes.has(key) && key !== desired.ownKey)) continue;
+    foreign.push(key);
+    if (key !== desired.ownKey && complete(key)) need(key, false);
+  }
+  const diff = (
+    entries: Iterable<string | undefined>,
+    want: { needed: Set<string>; withInstall: Set<string> },
+  ): { add: string[]; del: string[] } => {
+    const have = new Set<string>();
+    const del: string[] = [];
+    for (const dst of entries) {
+      if (dst === undefined) continue;
+      if (want.needed.has(dst) || want.withInstall.has(dst)) have.add(dst);
+      else del.push(dst);
+    }
+    return { add: [...want.needed].filter((d) => !have.has(d)), del };
+  };
+  const r = diff(
+    observed.routes.map((x) => layout.ownedRoute(x)),
+    routes,
+  );
+  const f = diff(
+    observed.fdb.map((x) => layout.ownedFdb(x)),
+    fdb,
+  );
+  return {
+    installPeers,
+    repairStatic,
+    addRoutes: r.add,
+    addFdb: f.add,
+    delRoutes: r.del,
+    delFdb: f.del,
+    foreign,
+  };
 }
 
 export const planIsEmpty = (p: ReconcilePlan): boolean =>
-  p.repairPeers.length + p.addRoutes.length + p.addFdb.length + p.delRoutes.length + p.delFdb.length === 0;
+  p.installPeers.length +
+    p.repairStatic.length +
+    p.addRoutes.length +
+    p.addFdb.length +
+    p.delRoutes.length +
+    p.delFdb.length ===
+  0;
 
 export type RepairKind = "peer" | "route_added" | "fdb_added" | "route_removed" | "fdb_removed";
 
@@ -75,7 +182,7 @@ export function repairedCounts(plan: ReconcilePlan, failed: readonly Failure[]):
   const ok = (items: readonly string[], command: "ip" | "bridge") =>
     items.filter((x) => !failedSteps.has(`${command} ${x}`)).length;
   return {
-    peer: plan.repairPeers.filter((k) => !failedKeys.has(k)).length,
+    peer: [...plan.installPeers, ...plan.repairStatic].filter((k) => !failedKeys.has(k)).length,
     route_added: ok(plan.addRoutes, "ip"),
     fdb_added: ok(plan.addFdb, "bridge"),
     route_removed: ok(plan.delRoutes, "ip"),

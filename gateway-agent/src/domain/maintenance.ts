@@ -6,6 +6,7 @@ import type { AgentConfig, StaticPeer } from "../config/schema.ts";
 import { loadCounts, planCleanup, recentPeers } from "../dataplane/cleanup.ts";
 import type { Failure, PeerProgrammer } from "../dataplane/peers.ts";
 import {
+  linkLocalLayout,
   planIsEmpty,
   planReconcile,
   type ReconcilePlan,
@@ -43,8 +44,8 @@ export interface MaintenanceDeps {
   readonly variant: AddressVariant;
   readonly staticPeers: readonly StaticPeer[];
   readonly staticKeys: ReadonlySet<string>;
-  /** The gateway's own link-local address (once provisioned): never an orphan route. */
-  readonly ownAddress: () => string;
+  /** The gateway's own key and link-local address (once provisioned): never a node, never an orphan route. */
+  readonly own: () => { readonly publicKey: string; readonly address: string } | undefined;
   readonly runner: CommandRunner;
   readonly programmer: PeerProgrammer;
   readonly observer: HostObserver;
@@ -90,27 +91,35 @@ export class Maintenance {
     return report;
   }
 
-  /** Repair what the peers need (peer allowed-ips, routes, FDB entries), remove our orphans. */
+  /**
+   * Against the desired set, not the kernel's own peer list: desired peers that are missing
+   * are installed again (peer, route, FDB entry), static peers set again, routes and FDB
+   * entries of the peers that stay added, our orphans removed. Peers nobody asked for are
+   * kept and listed as `foreign`.
+   */
   async #reconcile(observation: Observation): Promise<{ plan: ReconcilePlan; failed: Failure[] }> {
+    const own = this.#d.own();
+    const desired = this.#d.store.desired;
     const plan = planReconcile(
       { dump: observation.dump, routes: observation.routes ?? [], fdb: observation.fdb ?? [] },
-      {
-        variant: this.#d.variant,
-        wireguard: this.#d.wireguard,
-        ownAddress: this.#d.ownAddress(),
-        staticKeys: this.#d.staticKeys,
-      },
+      { nodes: desired.all(), staticKeys: this.#d.staticKeys, ownKey: own?.publicKey },
+      linkLocalLayout({ variant: this.#d.variant, wireguard: this.#d.wireguard, ownAddress: own?.address ?? "" }),
     );
+    this.#d.metrics.foreign(plan.foreign.length);
     const failed: Failure[] = [];
     if (planIsEmpty(plan)) return { plan, failed };
-    if (plan.repairPeers.length > 0) {
-      const nodes = plan.repairPeers.filter((k) => !this.#d.staticKeys.has(k));
-      if (nodes.length > 0) failed.push(...(await this.#d.programmer.install(nodes)).failed);
-      const repair = new Set(plan.repairPeers);
-      for (const peer of this.#d.staticPeers.filter((s) => repair.has(s.public_key))) {
-        const failure = await this.#setStaticPeer(peer);
-        if (failure) failed.push(failure);
-      }
+    if (plan.installPeers.length > 0) {
+      const r = await this.#d.programmer.install(plan.installPeers);
+      failed.push(...r.failed);
+      this.#d.store.installed(
+        r.done.filter((k) => this.#d.store.firstSeen(k) === undefined),
+        this.#d.clock.now(),
+      );
+    }
+    const repair = new Set(plan.repairStatic);
+    for (const peer of this.#d.staticPeers.filter((s) => repair.has(s.public_key))) {
+      const failure = await this.#setStaticPeer(peer);
+      if (failure) failed.push(failure);
     }
     await this.#d.programmer.routesAndFdb(
       { addRoutes: plan.addRoutes, addFdb: plan.addFdb, delRoutes: plan.delRoutes, delFdb: plan.delFdb },
@@ -120,6 +129,7 @@ export class Maintenance {
     for (const [kind, n] of Object.entries(done) as Array<[RepairKind, number]>) this.#d.metrics.repaired(kind, n);
     this.#d.logger.warn("reconcile repaired drift", {
       peers: done.peer,
+      reinstalled: plan.installPeers.length,
       add_routes: done.route_added,
       add_fdb: done.fdb_added,
       del_routes: done.route_removed,
@@ -166,6 +176,9 @@ export class Maintenance {
       removed = r.done;
       failed = r.failed;
       store.forget(removed);
+      // Not desired any more, or the next reconcile would install them again; the edge hears
+      // of it (`removed`) and sends the key again when its node registers again.
+      store.desired.remove(removed);
       this.#d.metrics.staleRemoved(removed.length);
       const done = new Set(removed);
       this.#d.outbox.removed(

@@ -16,6 +16,8 @@ export interface ApplyOutcome {
   /** The seq acknowledged. */
   readonly seq: number;
   readonly failed: Failure[];
+  /** Snapshots: installed peers nobody asked for, kept (the adoption work reports them). */
+  readonly foreign?: string[];
 }
 
 export interface PeerApplierDeps {
@@ -26,6 +28,8 @@ export interface PeerApplierDeps {
   readonly clock: Clock;
   readonly logger: Logger;
   readonly staticKeys: ReadonlySet<string>;
+  /** The gateway's own public key for the domain, once provisioned: never installed as a node. */
+  readonly ownKey: () => string | undefined;
   /** The installed peers, read from the host (undefined when it cannot be read). */
   readonly installedPeers: () => Promise<WgDump | undefined>;
   readonly ack: (seq: number, failed: readonly Failure[]) => void;
@@ -49,17 +53,20 @@ export class PeerApplier {
   /** A batch of changes (last op per key wins). */
   async batch(entries: readonly PeerEntry[], receivedAt: readonly number[]): Promise<ApplyOutcome> {
     const { programmer, store } = this.#d;
-    const plan = planBatch(entries, this.#d.staticKeys);
-    const failed: Failure[] = [];
+    const plan = planBatch(entries, { staticKeys: this.#d.staticKeys, ownKey: this.#d.ownKey() });
+    const failed: Failure[] = [...plan.refused];
     if (plan.removes.length > 0) {
       const r = await programmer.remove(plan.removes);
       failed.push(...r.failed);
       store.forget(r.done);
+      store.desired.remove(plan.removes);
     }
     if (plan.adds.length > 0) {
       const r = await programmer.install(plan.adds);
       failed.push(...r.failed);
       store.installed(r.done, this.#d.clock.now());
+      // Desired even when the install failed: the reconcile tries again.
+      store.desired.addFromEdge(plan.adds);
     }
     this.#d.metrics.batchSize(plan.adds.length + plan.removes.length);
     const seq = Math.max(store.state.applied_seq, plan.seq);
@@ -73,16 +80,21 @@ export class PeerApplier {
     return { seq, failed };
   }
 
-  /** The full desired set: remove managed peers not listed (never static ones), install the rest, ack `head`. */
+  /**
+   * The edge's whole set: install every listed key, remove only the keys the edge gave
+   * before and no longer lists, keep every other peer (static, adopted, foreign), ack `head`.
+   */
   async snapshot(keys: readonly string[], head: number, receivedAt: number): Promise<ApplyOutcome> {
     const { programmer, store } = this.#d;
     const dump = await this.#d.installedPeers();
-    const plan = planSnapshot(
-      keys,
-      (dump?.peers ?? []).map((p) => p.key),
-      this.#d.staticKeys,
-    );
-    const failed: Failure[] = [];
+    const plan = planSnapshot(keys, {
+      staticKeys: this.#d.staticKeys,
+      ownKey: this.#d.ownKey(),
+      previous: store.desired.edge,
+      adopted: store.desired.adopted,
+      installed: (dump?.peers ?? []).map((p) => p.key),
+    });
+    const failed: Failure[] = [...plan.refused];
     if (plan.remove.length > 0) {
       const r = await programmer.remove(plan.remove);
       failed.push(...r.failed);
@@ -94,15 +106,23 @@ export class PeerApplier {
       r.done.filter((k) => plan.fresh.has(k)),
       this.#d.clock.now(),
     );
+    store.desired.replaceEdge(plan.install);
     this.#d.metrics.batchSize(plan.install.length + plan.remove.length);
     await this.#commit(head, failed, [receivedAt], true);
     this.#d.logger.info("snapshot installed", {
       head,
       keys: plan.install.length,
       removed: plan.remove.length,
+      foreign: plan.foreign.length,
       failed: failed.length,
     });
-    return { seq: head, failed };
+    if (plan.foreign.length > 0) {
+      this.#d.logger.warn("peers the edge does not know are kept", {
+        count: plan.foreign.length,
+        first: plan.foreign.slice(0, 5),
+      });
+    }
+    return { seq: head, failed, foreign: plan.foreign };
   }
 
   /** State first, ack second: the edge never hears of a seq the agent could forget. */

@@ -7,6 +7,7 @@ import { interfaceFrame } from "../edge/frames.ts";
 import { EdgeSession } from "../edge/session.ts";
 import type { Logger } from "../log.ts";
 import { type AgentMetrics, DomainMetrics } from "../metrics.ts";
+import type { DesiredPeers } from "./desired-peers.ts";
 import { Maintenance, type MaintenanceJob, type MaintenanceReport } from "./maintenance.ts";
 import { HostObserver } from "./observer.ts";
 import { PeerApplier, type RuntimeHooks } from "./peer-applier.ts";
@@ -112,6 +113,7 @@ export class DomainRuntime {
       clock,
       logger: this.#log,
       staticKeys: this.#staticKeys,
+      ownKey: () => this.#provisioned?.publicKey,
       installedPeers: () => this.#observer.peers(),
       ack: (seq, failed) => session.ack(seq, failed),
       killed: () => this.#queue.killed,
@@ -132,7 +134,7 @@ export class DomainRuntime {
       variant: domain.variant,
       staticPeers: domain.static_peers,
       staticKeys: this.#staticKeys,
-      ownAddress: () => this.#provisioned?.address ?? "",
+      own: () => this.#provisioned,
       runner: deps.runner,
       programmer: this.#programmer,
       observer: this.#observer,
@@ -167,6 +169,16 @@ export class DomainRuntime {
 
   get state(): DomainStateView {
     return this.#store.state;
+  }
+
+  /**
+   * What this gateway should have besides its static peers: the edge's keys and adopted
+   * ones (`adopt` them here). Reconcile installs what is missing; peers outside it are
+   * foreign (listed in the reconcile plan and the snapshot outcome) and never removed by
+   * either.
+   */
+  get desired(): DesiredPeers {
+    return this.#store.desired;
   }
 
   get provisioned(): ProvisionResult | undefined {

@@ -1,5 +1,6 @@
 import type { Clock } from "../clock.ts";
 import { type DomainState, emptyState, readState, writeFirstSeen, writeState } from "../state.ts";
+import { DesiredPeers } from "./desired-peers.ts";
 
 /** The state as others see it: read-only, first_seen included. */
 export type DomainStateView = Readonly<Omit<DomainState, "first_seen">> & {
@@ -10,9 +11,10 @@ export type DomainStateView = Readonly<Omit<DomainState, "first_seen">> & {
 const FIRST_SEEN_SAVE_MS = 30_000;
 
 /**
- * One domain's remembered state: what is applied (the cursor the hello sends), the edge's
- * head, first-seen times for the grace period, the last counts. The only writer of
- * `<state_dir>/<domain>.json`; everyone else reads it through `state`.
+ * One domain's remembered state: what is applied (the cursor the hello sends), the desired
+ * peers, the edge's head, first-seen times for the grace period, the last counts. The only
+ * writer of `<state_dir>/<domain>.json` and of the desired set's files; everyone else reads
+ * the state through `state`.
  */
 export class DomainStore {
   readonly #dir: string;
@@ -20,6 +22,7 @@ export class DomainStore {
   readonly #clock: Clock;
   readonly #dryRun: boolean;
   readonly #state: DomainState;
+  readonly #desired: DesiredPeers;
   #needSnapshot: boolean;
   #firstSeenSavedAt = 0;
 
@@ -31,8 +34,15 @@ export class DomainStore {
     const saved = readState(options.dir, options.domain);
     // Counts are this run's: they start at 0 until the host is read.
     this.#state = { ...(saved ?? emptyState()), peers: 0, connected: 0, counts_at: 0 };
-    // Without a state file nothing is known about the peers: ask for the full set.
-    this.#needSnapshot = saved === undefined;
+    this.#desired = new DesiredPeers(options);
+    // Without a state file, or without a desired set (an older agent's state directory),
+    // nothing is known about the peers: ask for the full set.
+    this.#needSnapshot = saved === undefined || !this.#desired.known;
+  }
+
+  /** What this gateway should have (changed by the applier and the cleanup, written with the state). */
+  get desired(): DesiredPeers {
+    return this.#desired;
   }
 
   get state(): DomainStateView {
@@ -99,6 +109,8 @@ export class DomainStore {
   /** Write the small record; first_seen only every 30 s (it can be large), and when `final`. */
   save(final = false): void {
     if (this.#dryRun) return;
+    // The desired set first: a state record never acknowledges a change the set lacks.
+    this.#desired.flush();
     const now = this.#clock.now();
     this.#state.updated = now;
     writeState(this.#dir, this.#domain, this.#state);
