@@ -10,6 +10,7 @@ import { socketUrl } from "./config/load.ts";
 import type { AgentConfig } from "./config/schema.ts";
 import { DomainRuntime, type RuntimeHooks } from "./domain/runtime.ts";
 import { EdgeConnection } from "./edge/connection.ts";
+import { LinkMonitor } from "./link-monitor.ts";
 import { jsonLogger, type Logger } from "./log.ts";
 import { AgentMetrics, meteredRunner, serveMetrics } from "./metrics.ts";
 
@@ -27,6 +28,8 @@ export interface AgentOptions {
   readonly connect?: boolean;
   /** Run periodic reconcile/cleanup/report timers (default true). */
   readonly timers?: boolean;
+  /** Watch link events (default: as `timers`, and `reports.link_events`; never in a dry run). */
+  readonly linkEvents?: boolean;
   readonly random?: () => number;
   readonly hooks?: RuntimeHooks;
   readonly dryRun?: boolean;
@@ -122,6 +125,23 @@ export async function startAgent(config: AgentConfig, options: AgentOptions = {}
     }
   }
 
+  let monitor: LinkMonitor | undefined;
+  if ((options.linkEvents ?? options.timers ?? true) && config.reports.link_events && !options.dryRun) {
+    monitor = new LinkMonitor({
+      runner,
+      clock,
+      logger,
+      backoff: { baseMs: 1000, maxMs: 60_000 },
+      onLink: (name) => {
+        for (const d of domains.values()) if (d.owns(name)) d.interfacesChanged();
+      },
+      onRestart: () => {
+        for (const d of domains.values()) d.interfacesChanged();
+      },
+    });
+    monitor.start();
+  }
+
   if (options.timers ?? true) {
     const every = (seconds: number, name: string, fn: (d: DomainRuntime) => Promise<unknown>) => {
       timers.push(
@@ -157,6 +177,7 @@ export async function startAgent(config: AgentConfig, options: AgentOptions = {}
       await Promise.all([...domains.values()].map((d) => d.idle()));
     },
     async stop() {
+      monitor?.stop();
       for (const t of timers) clock.clearInterval(t);
       await Promise.all([...domains.values()].map((d) => d.stop()));
       await Promise.all([...connections.values()].map((c) => c.stop()));
@@ -164,6 +185,7 @@ export async function startAgent(config: AgentConfig, options: AgentOptions = {}
       logger.info("agent stopped");
     },
     kill() {
+      monitor?.stop();
       for (const t of timers) clock.clearInterval(t);
       for (const d of domains.values()) d.kill();
       for (const c of connections.values()) c.kill();

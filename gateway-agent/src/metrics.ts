@@ -1,6 +1,6 @@
 import { createServer, type Server } from "node:http";
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
-import type { CommandResult, CommandRunner, DaemonHandle, RunOptions } from "./commands/runner.ts";
+import type { CommandResult, CommandRunner, DaemonHandle, RunOptions, WatchHandle } from "./commands/runner.ts";
 import type { RepairKind } from "./dataplane/reconcile.ts";
 
 /** The agent's Prometheus metrics, in a registry of its own (several agents may share a process in tests). */
@@ -142,6 +142,14 @@ export function meteredRunner(inner: CommandRunner, metrics: AgentMetrics): Comm
       metrics.spawns.inc({ command: argv[0] ?? "" });
       return inner.startDaemon(argv, options);
     },
+    ...(inner.watch
+      ? {
+          watch(argv: readonly string[], onLine: (line: string) => void): WatchHandle {
+            metrics.spawns.inc({ command: argv[0] ?? "" });
+            return inner.watch!(argv, onLine);
+          },
+        }
+      : {}),
   };
 }
 

@@ -158,6 +158,7 @@ describe("provisioning at the command boundary", () => {
       publicKey: t.gatewayKey.publicKey,
       address: own,
       problems: [],
+      batman: true,
     });
     expect(runner.argvs()).toEqual([
       ["ip", "-d", "-j", "link", "show", "dev", "wg-welt"],

@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import type { RecordedCall } from "../src/commands/recording-runner.ts";
 import { RecordingRunner } from "../src/commands/recording-runner.ts";
 import {
@@ -8,6 +9,20 @@ import {
   ok,
   type RunOptions,
 } from "../src/commands/runner.ts";
+import { publicKeyFromPrivate } from "../src/keys.ts";
+
+/** A link as the simulated kernel keeps it. */
+export interface SimLink {
+  kind: string;
+  data: Record<string, unknown>;
+  up?: boolean;
+  master?: string | undefined;
+  mac?: string;
+  addresses?: string[];
+  /** WireGuard links: the public key of the private key set on them, and the port. */
+  publicKey?: string;
+  listenPort?: number;
+}
 
 export interface SimPeer {
   allowed: string[];
@@ -23,7 +38,7 @@ export interface SimPeer {
  * which keeps no call log.
  */
 export class SimHost {
-  readonly links = new Map<string, { kind: string; data: Record<string, unknown> }>();
+  readonly links = new Map<string, SimLink>();
   /** Public key -> peer (keys are unique across a gateway's domains). */
   readonly peers = new Map<string, SimPeer>();
   readonly routes = new Map<string, Set<string>>(); // dev -> dst
@@ -36,6 +51,29 @@ export class SimHost {
     this.runner.use((call) => this.handle(call));
   }
 
+  /**
+   * `ip link del` as the kernel does it, behind the agent's back: the link's peers, routes
+   * and FDB entries go with it, and so do VXLAN links on top of it; ports lose their master.
+   * Link monitors (`ip -o monitor link`) hear of every link that went.
+   */
+  deleteLink(name: string): void {
+    if (!this.links.delete(name)) return;
+    this.runner.emit(`Deleted 9: ${name}: <POINTOPOINT,NOARP> mtu 1420 qdisc noqueue state DOWN`);
+    for (const [key, peer] of this.peers) if (peer.dev === name) this.peers.delete(key);
+    this.routes.delete(name);
+    this.fdb.delete(name);
+    for (const [other, link] of [...this.links]) {
+      if (link.master === name) link.master = undefined;
+      if (link.kind === "vxlan" && link.data.link === name) this.deleteLink(other);
+    }
+  }
+
+  /** Create a WireGuard link with nothing on it, up, as systemd-networkd would. */
+  addEmptyWireguard(name: string): void {
+    this.links.set(name, { kind: "wireguard", data: {}, up: true });
+    this.runner.emit(`9: ${name}: <POINTOPOINT,NOARP,UP,LOWER_UP> mtu 1420 qdisc noqueue state UNKNOWN`);
+  }
+
   handle(call: RecordedCall) {
     const a = call.argv;
     const j = a.join(" ");
@@ -43,11 +81,63 @@ export class SimHost {
       this.links.set(a[a.length - 1]!, { kind: "tun", data: {} });
       return ok();
     }
+    if (j === "ip -d -j link show") {
+      return ok(
+        JSON.stringify(
+          [...this.links].map(([ifname, l]) => ({
+            ifname,
+            flags: l.up ? ["UP", "LOWER_UP"] : [],
+            ...(l.master ? { master: l.master } : {}),
+            ...(l.mac ? { address: l.mac } : {}),
+            linkinfo: { info_kind: l.kind, info_data: l.data },
+          })),
+        ),
+      );
+    }
     if (j.startsWith("ip -d -j link show dev ")) {
       const l = this.links.get(a[6]!);
       return l
-        ? ok(JSON.stringify([{ linkinfo: { info_kind: l.kind, info_data: l.data } }]))
+        ? ok(
+            JSON.stringify([
+              { ...(l.mac ? { address: l.mac } : {}), linkinfo: { info_kind: l.kind, info_data: l.data } },
+            ]),
+          )
         : fail(`Device "${a[6]}" does not exist.`);
+    }
+    if (j.startsWith("ip link set dev ")) {
+      const l = this.links.get(a[4]!);
+      if (!l) return fail(`Cannot find device "${a[4]}"`);
+      for (let i = 5; i < a.length; i++) {
+        if (a[i] === "up") l.up = true;
+        else if (a[i] === "master") l.master = a[++i];
+        else if (a[i] === "address") l.mac = a[++i];
+        else if (a[i] === "mtu" || a[i] === "addrgenmode") i++;
+      }
+      return ok();
+    }
+    if (j.startsWith("ip -6 addr replace ")) {
+      const l = this.links.get(a[6]!);
+      if (!l) return fail(`Cannot find device "${a[6]}"`);
+      const address = a[4]!.replace(/\/\d+$/, "");
+      l.addresses = [...new Set([...(l.addresses ?? []), address])];
+      return ok();
+    }
+    if (j.startsWith("ip -6 -j addr show dev ")) {
+      const l = this.links.get(a[6]!);
+      if (!l) return fail(`Device "${a[6]}" does not exist.`);
+      return ok(
+        JSON.stringify([
+          { ifname: a[6], addr_info: (l.addresses ?? []).map((local) => ({ local, prefixlen: 128, scope: "link" })) },
+        ]),
+      );
+    }
+    if (a[0] === "batctl" && a[1] === "meshif" && a[3] === "interface") {
+      if (a[4] === "create") this.links.set(a[2]!, { kind: "batadv", data: {} });
+      else if (a[5] === "add") {
+        const port = this.links.get(a[6]!);
+        if (port) port.master = a[2];
+      }
+      return ok();
     }
     if (j.startsWith("ip link add dev ")) {
       const kind = a[6]!;
@@ -62,8 +152,9 @@ export class SimHost {
     }
     if (a[0] === "wg" && a[1] === "show") {
       if (!this.links.has(a[2]!)) return fail("Unable to access interface: No such device");
-      if (a[3] === "public-key") return ok("x\n");
-      const lines = ["priv\tpub\t40011\toff"];
+      const link = this.links.get(a[2]!)!;
+      if (a[3] === "public-key") return ok(`${link.publicKey ?? "(none)"}\n`);
+      const lines = [`(hidden)\t${link.publicKey ?? "(none)"}\t${link.listenPort ?? 0}\toff`];
       for (const [k, p] of this.peers) {
         if (p.dev === a[2])
           lines.push(`${k}\t(none)\t(none)\t${p.allowed.join(",") || "(none)"}\t${p.handshake}\t0\t0\toff`);
@@ -75,7 +166,13 @@ export class SimHost {
       if (a.length > 8 && a.some((x) => this.failKeys.has(x)))
         return fail("Unable to modify interface: Invalid argument");
       for (let i = 3; i < a.length; ) {
-        if (a[i] === "peer") {
+        if (a[i] === "private-key" || a[i] === "listen-port") {
+          const link = this.links.get(a[2]!);
+          if (!link) return fail("Unable to modify interface: No such device");
+          if (a[i] === "listen-port") link.listenPort = Number(a[i + 1]);
+          else link.publicKey = publicKeyFromPrivate(readFileSync(a[i + 1]!, "utf8"));
+          i += 2;
+        } else if (a[i] === "peer") {
           const key = a[i + 1]!;
           if (this.failKeys.has(key)) return fail("Unable to modify interface: Invalid argument");
           if (a[i + 2] === "remove") {

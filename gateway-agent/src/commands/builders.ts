@@ -7,6 +7,8 @@ export const VXLAN_PORT = 8472;
 
 export const ip = {
   linkShow: (dev: string) => ["ip", "-d", "-j", "link", "show", "dev", dev],
+  /** Every link of the namespace, in one process (the interface health check). */
+  linkShowAll: () => ["ip", "-d", "-j", "link", "show"],
   linkAddWireguard: (dev: string) => ["ip", "link", "add", "dev", dev, "type", "wireguard"],
   linkAddVxlan: (dev: string, vni: number, local: string, over: string) => [
     "ip",

@@ -1,7 +1,8 @@
 import { spawn } from "node:child_process";
 import { closeSync, openSync } from "node:fs";
+import { createInterface } from "node:readline";
 import { execa } from "execa";
-import type { CommandResult, CommandRunner, DaemonHandle, RunOptions } from "./runner.ts";
+import type { CommandResult, CommandRunner, DaemonHandle, RunOptions, WatchHandle } from "./runner.ts";
 
 export interface ExecaRunnerOptions {
   /** Called once per spawned process with the command name (metrics). */
@@ -66,5 +67,26 @@ export class ExecaRunner implements CommandRunner {
     });
     child.unref();
     return { pid: child.pid, exited, kill: (signal) => child.kill(signal ?? "SIGTERM") };
+  }
+
+  watch(argv: readonly string[], onLine: (line: string) => void): WatchHandle {
+    const [file, ...args] = argv;
+    if (!file) throw new Error("empty command");
+    this.#spawns++;
+    this.#options.onSpawn?.(file);
+    const child = execa(file, args, {
+      reject: false,
+      shell: false,
+      buffer: false,
+      stdin: "ignore",
+      stderr: "ignore",
+      env: { LC_ALL: "C", ...this.#options.env },
+    });
+    createInterface({ input: child.stdout }).on("line", onLine);
+    const exited = child.then(
+      (r) => r.exitCode ?? -1,
+      () => -1,
+    );
+    return { exited, stop: () => child.kill("SIGTERM") };
   }
 }

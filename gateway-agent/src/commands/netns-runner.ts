@@ -1,4 +1,4 @@
-import type { CommandResult, CommandRunner, DaemonHandle, RunOptions } from "./runner.ts";
+import type { CommandResult, CommandRunner, DaemonHandle, RunOptions, WatchHandle } from "./runner.ts";
 
 /** Runs every command inside a network namespace (`ip netns exec NS …`): tests and demos. */
 export function netnsRunner(inner: CommandRunner, namespace: string): CommandRunner {
@@ -10,5 +10,11 @@ export function netnsRunner(inner: CommandRunner, namespace: string): CommandRun
     run: (argv: readonly string[], options?: RunOptions): Promise<CommandResult> => inner.run(wrap(argv), options),
     startDaemon: (argv: readonly string[], options?: { logFile?: string }): Promise<DaemonHandle> =>
       inner.startDaemon(wrap(argv), options),
+    ...(inner.watch
+      ? {
+          watch: (argv: readonly string[], onLine: (line: string) => void): WatchHandle =>
+            inner.watch!(wrap(argv), onLine),
+        }
+      : {}),
   };
 }

@@ -1,9 +1,10 @@
-import type { CommandResult, CommandRunner, DaemonHandle, RunOptions } from "./runner.ts";
+import type { CommandResult, CommandRunner, DaemonHandle, RunOptions, WatchHandle } from "./runner.ts";
 
 export interface RecordedCall {
   readonly argv: readonly string[];
   readonly stdin: string | undefined;
   readonly daemon?: boolean;
+  readonly watch?: boolean;
 }
 
 type Responder = (call: RecordedCall) => CommandResult | Promise<CommandResult> | undefined;
@@ -15,6 +16,7 @@ type Responder = (call: RecordedCall) => CommandResult | Promise<CommandResult> 
 export class RecordingRunner implements CommandRunner {
   readonly calls: RecordedCall[] = [];
   #responders: Responder[] = [];
+  readonly #watchers = new Set<{ onLine: (line: string) => void; exit: (code: number) => void }>();
 
   get spawns(): number {
     return this.calls.length;
@@ -55,6 +57,36 @@ export class RecordingRunner implements CommandRunner {
     this.calls.push(call);
     for (const responder of this.#responders) await responder(call);
     return { pid: undefined, exited: new Promise<number>(() => {}), kill() {} };
+  }
+
+  /** Records the call; `emit` hands lines to it until it is stopped or `endWatches` ends it. */
+  watch(argv: readonly string[], onLine: (line: string) => void): WatchHandle {
+    this.calls.push({ argv: [...argv], stdin: undefined, watch: true });
+    let exit!: (code: number) => void;
+    const exited = new Promise<number>((resolve) => {
+      exit = resolve;
+    });
+    const watcher = { onLine, exit };
+    this.#watchers.add(watcher);
+    const end = (code: number) => {
+      if (this.#watchers.delete(watcher)) exit(code);
+    };
+    watcher.exit = end;
+    return { exited, stop: () => end(-1) };
+  }
+
+  /** A line printed by every running watch (e.g. a link event). */
+  emit(line: string): void {
+    for (const w of [...this.#watchers]) w.onLine(line);
+  }
+
+  /** Every running watch exits with `code` (the monitor died). */
+  endWatches(code = 1): void {
+    for (const w of [...this.#watchers]) w.exit(code);
+  }
+
+  get watching(): number {
+    return this.#watchers.size;
   }
 
   /** Argv of the calls so far (mutating commands only when `writesOnly`), for exact assertions. */

@@ -25,10 +25,22 @@ export interface DaemonHandle {
   kill(signal?: NodeJS.Signals): void;
 }
 
+/** A child that reports its output line by line until it exits or is stopped (`ip -o monitor link`). */
+export interface WatchHandle {
+  /** Resolves with the exit code (-1 when killed by a signal or when it could not start). */
+  readonly exited: Promise<number>;
+  stop(): void;
+}
+
 export interface CommandRunner {
   run(argv: readonly string[], options?: RunOptions): Promise<CommandResult>;
   /** Start a long-running process detached from the agent (it survives an agent restart). */
   startDaemon(argv: readonly string[], options?: { logFile?: string }): Promise<DaemonHandle>;
+  /**
+   * Start a child of the agent (it dies with it) and hand over each line it prints. Optional:
+   * without it the agent has no link events and relies on its periodic reconcile.
+   */
+  watch?(argv: readonly string[], onLine: (line: string) => void): WatchHandle;
   /** Processes spawned so far (run + startDaemon). */
   readonly spawns: number;
 }

@@ -158,6 +158,15 @@ export const configSchema = z
         live_interval_s: seconds(300),
         reconcile_interval_s: seconds(300),
         connected_window_s: seconds(180),
+        /** Reconcile right after a domain's interfaces change (`ip -o monitor link`). */
+        link_events: z.boolean({ error: "must be true or false" }).default(true),
+        /** …once the burst of events has been quiet this long. */
+        link_debounce_ms: z
+          .number({ error: "must be a number of milliseconds" })
+          .int({ message: "must be a whole number of milliseconds" })
+          .min(0)
+          .max(60_000, { message: "must be at most 60000 (one minute)" })
+          .default(1000),
       })
       .prefault({}),
     domains: z

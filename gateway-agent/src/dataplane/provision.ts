@@ -21,6 +21,8 @@ export interface ProvisionResult {
   readonly address: string;
   /** Things that could not be set up; the domain still runs its WireGuard/VXLAN part. */
   readonly problems: string[];
+  /** batman-adv (and the bridge, when configured) were set up: the health check expects them. */
+  readonly batman: boolean;
 }
 
 export class ProvisionError extends Error {
@@ -219,6 +221,7 @@ export async function provisionDomain(
   if (!(vxOk && vx.up)) await mustRun(runner, ip.up(vxIf));
 
   // batman-adv and bridge.
+  let batmanReady = false;
   if (domain.batman.enabled) {
     const b = domain.batman;
     const bat = await linkInfo(runner, batIf);
@@ -249,6 +252,7 @@ export async function provisionDomain(
         if (bat?.master !== brIf) await mustRun(runner, ip.master(batIf, brIf));
         if (!br?.up) await mustRun(runner, ip.up(brIf));
       }
+      batmanReady = problems.length === 0;
     }
   }
 
@@ -265,7 +269,7 @@ export async function provisionDomain(
     for (const f of failed) problems.push(`static peer route/FDB ${f.public_key}: ${f.reason}`);
   }
   for (const problem of [...new Set(problems)]) logger.error(problem, { domain: domain.name });
-  return { created, withoutPeers, publicKey, address, problems: [...new Set(problems)] };
+  return { created, withoutPeers, publicKey, address, problems: [...new Set(problems)], batman: batmanReady };
 }
 
 /** No peer but the other gateways on an existing interface; false when it cannot be read. */

@@ -172,10 +172,13 @@ export const planIsEmpty = (p: ReconcilePlan): boolean =>
     p.delFdb.length ===
   0;
 
-export type RepairKind = "peer" | "route_added" | "fdb_added" | "route_removed" | "fdb_removed";
+export type RepairKind = "peer" | "route_added" | "fdb_added" | "route_removed" | "fdb_removed" | "interfaces";
 
 /** Per kind: planned minus failed (a failure names the key, or for routes and FDB the address). */
-export function repairedCounts(plan: ReconcilePlan, failed: readonly Failure[]): Record<RepairKind, number> {
+export function repairedCounts(
+  plan: ReconcilePlan,
+  failed: readonly Failure[],
+): Record<Exclude<RepairKind, "interfaces">, number> {
   const failedKeys = new Set(failed.map((f) => f.public_key));
   // Route and FDB failures carry the program in their reason ("ip: …", "bridge: …").
   const failedSteps = new Set(failed.map((f) => `${f.reason.slice(0, f.reason.indexOf(":"))} ${f.public_key}`));

@@ -4,6 +4,8 @@ import { wg } from "../commands/builders.ts";
 import type { CommandRunner } from "../commands/runner.ts";
 import type { AgentConfig, StaticPeer } from "../config/schema.ts";
 import { loadCounts, planCleanup, recentPeers } from "../dataplane/cleanup.ts";
+import { interfaceProblems, type ProvisionedStack } from "../dataplane/interface-health.ts";
+import type { WgDump } from "../dataplane/observe.ts";
 import type { Failure, PeerProgrammer } from "../dataplane/peers.ts";
 import {
   linkLocalLayout,
@@ -24,6 +26,8 @@ export type MaintenanceJob = "reconcile" | "cleanup" | "load" | "live";
 export interface MaintenanceReport {
   /** The host could not be read: nothing was planned or changed. */
   readonly error?: string;
+  /** Reconcile found the interfaces changed behind the agent's back and provisioned them again. */
+  readonly interfaces?: { readonly problems: string[]; readonly error?: string };
   readonly reconcile?: { readonly plan: ReconcilePlan; readonly failed: Failure[] };
   readonly cleanup?: { readonly removed: string[]; readonly failed: Failure[] };
   readonly load?: { readonly connected: number; readonly peers: number };
@@ -46,6 +50,10 @@ export interface MaintenanceDeps {
   readonly staticKeys: ReadonlySet<string>;
   /** The gateway's own key and link-local address (once provisioned): never a node, never an orphan route. */
   readonly own: () => { readonly publicKey: string; readonly address: string } | undefined;
+  /** What provisioning set up (undefined before it ran, or in a dry run): reconcile checks it first. */
+  readonly provisioned: () => ProvisionedStack | undefined;
+  /** Provision the domain's interfaces again (they were deleted or recreated behind the agent's back). */
+  readonly reprovision: () => Promise<unknown>;
   readonly runner: CommandRunner;
   readonly programmer: PeerProgrammer;
   readonly observer: HostObserver;
@@ -71,13 +79,20 @@ export class Maintenance {
   }
 
   async run(jobs: readonly MaintenanceJob[]): Promise<MaintenanceReport> {
-    const seen = await this.#d.observer.observe({ routing: jobs.includes("reconcile") });
-    if (!seen.ok) return { error: seen.error };
+    const routing = jobs.includes("reconcile");
+    let seen = await this.#d.observer.observe({ routing });
+    let interfaces: MaintenanceReport["interfaces"];
+    if (routing) {
+      interfaces = await this.#heal(seen.ok ? seen.observation.dump : undefined);
+      if (interfaces?.error !== undefined) return { error: interfaces.error, interfaces };
+      if (interfaces !== undefined) seen = await this.#d.observer.observe({ routing });
+    }
+    if (!seen.ok) return { error: seen.error, ...(interfaces ? { interfaces } : {}) };
     const observation = seen.observation;
     const now = this.#d.clock.now();
     const report: {
       -readonly [K in keyof MaintenanceReport]: MaintenanceReport[K];
-    } = {};
+    } = interfaces ? { interfaces } : {};
     if (jobs.includes("reconcile")) report.reconcile = await this.#reconcile(observation);
     if (jobs.includes("cleanup")) report.cleanup = await this.#cleanup(observation, now);
     // Reports describe the host after this pass: without the peers it just removed.
@@ -89,6 +104,31 @@ export class Maintenance {
       this.#d.outbox.live(report.live);
     }
     return report;
+  }
+
+  /**
+   * The interfaces first: deleted or recreated behind the agent's back (systemd-networkd, an
+   * operator), they lose the private key, the address, the VXLAN and batman-adv ports and
+   * every peer. Then provision again; the reconcile that follows installs every desired
+   * peer, route and FDB entry. Undefined when nothing is wrong.
+   */
+  async #heal(dump: WgDump | undefined): Promise<MaintenanceReport["interfaces"]> {
+    const want = this.#d.provisioned();
+    if (want === undefined) return undefined;
+    const stack = await this.#d.observer.stack(dump);
+    if (stack === undefined) return undefined;
+    const problems = interfaceProblems(stack, want);
+    if (problems.length === 0) return undefined;
+    this.#d.logger.warn("interfaces changed behind the agent's back; provisioning them again", { problems });
+    try {
+      await this.#d.reprovision();
+    } catch (e) {
+      const error = `cannot provision the interfaces again: ${(e as Error).message}`;
+      this.#d.logger.error(error, { problems });
+      return { problems, error };
+    }
+    this.#d.metrics.repaired("interfaces", 1);
+    return { problems };
   }
 
   /**

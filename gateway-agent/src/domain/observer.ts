@@ -1,5 +1,6 @@
 import { bridge, ip, wg } from "../commands/builders.ts";
 import type { CommandRunner } from "../commands/runner.ts";
+import { type ObservedStack, parseAddresses, parseLinks } from "../dataplane/interface-health.ts";
 import {
   type FdbEntry,
   parseFdb,
@@ -57,6 +58,27 @@ export class HostObserver {
     this.#metrics.peers(dump.peers.length);
     this.#onPeerCount(dump.peers.length);
     return dump;
+  }
+
+  /**
+   * The domain's interfaces as they are now: every link, the wg interface's addresses, and
+   * its key and port from `dump` (the peers just read; undefined when they could not be).
+   * Undefined when the links cannot be listed: nothing to judge by.
+   */
+  async stack(dump: WgDump | undefined): Promise<ObservedStack | undefined> {
+    const links = await this.#runner.run(ip.linkShowAll(), { readOnly: true });
+    const addrs = await this.#runner.run(ip.addrShow6(this.#interfaces.wireguard), { readOnly: true });
+    try {
+      if (links.code !== 0) throw new Error(links.stderr.trim() || `exit ${links.code}`);
+      return {
+        links: parseLinks(links.stdout),
+        wireguard: dump && { publicKey: dump.publicKey, listenPort: dump.listenPort },
+        addresses: addrs.code === 0 ? parseAddresses(addrs.stdout) : undefined,
+      };
+    } catch (e) {
+      this.#logger.error("cannot list the interfaces", { error: (e as Error).message });
+      return undefined;
+    }
   }
 
   /** Peers, and with `routing` the wg interface's IPv6 routes and the VXLAN FDB. */

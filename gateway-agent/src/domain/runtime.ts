@@ -1,10 +1,12 @@
 import type { Clock } from "../clock.ts";
 import type { CommandRunner } from "../commands/runner.ts";
 import type { AgentConfig, DomainConfig } from "../config/schema.ts";
+import type { ProvisionedStack } from "../dataplane/interface-health.ts";
 import { PeerProgrammer } from "../dataplane/peers.ts";
 import { type ProvisionResult, provisionDomain } from "../dataplane/provision.ts";
 import { interfaceFrame } from "../edge/frames.ts";
 import { EdgeSession } from "../edge/session.ts";
+import { Debounce } from "../link-monitor.ts";
 import type { Logger } from "../log.ts";
 import { type AgentMetrics, DomainMetrics } from "../metrics.ts";
 import type { DesiredPeers } from "./desired-peers.ts";
@@ -52,6 +54,7 @@ export class DomainRuntime {
   readonly #queue: WorkQueue;
   readonly #maintenance: Maintenance;
   #provisioned: ProvisionResult | undefined;
+  readonly #linkEvents: Debounce;
   #dumpRefreshedAt = Number.NEGATIVE_INFINITY;
 
   constructor(deps: DomainRuntimeDeps) {
@@ -135,6 +138,8 @@ export class DomainRuntime {
       staticPeers: domain.static_peers,
       staticKeys: this.#staticKeys,
       own: () => this.#provisioned,
+      provisioned: () => this.#stack(),
+      reprovision: () => this.#provisionInterfaces(),
       runner: deps.runner,
       programmer: this.#programmer,
       observer: this.#observer,
@@ -145,8 +150,27 @@ export class DomainRuntime {
       outbox: session,
       totalConnected: deps.totalConnected,
     });
+    const debounceMs = deps.config.reports.link_debounce_ms;
+    this.#linkEvents = new Debounce(clock, debounceMs, Math.max(5 * debounceMs, 1000), () => {
+      this.#log.info("interfaces changed: reconciling");
+      this.reconcile().catch((error: unknown) => this.#log.error("reconcile failed", { error: error as Error }));
+    });
     metrics.appliedSeq(store.state.applied_seq);
     metrics.edgeConnected(false);
+  }
+
+  /** Whether a link event about `name` concerns this domain. */
+  owns(name: string): boolean {
+    return Object.values(this.#d.domain.interfaces).includes(name);
+  }
+
+  /**
+   * One of this domain's interfaces was added, changed or deleted (or link events may have
+   * been missed): reconcile, which provisions the interfaces again first when they need it,
+   * once the burst of events is over.
+   */
+  interfacesChanged(): void {
+    if (this.fatal === undefined && !this.#queue.stopped) this.#linkEvents.trigger();
   }
 
   get name(): string {
@@ -206,13 +230,22 @@ export class DomainRuntime {
 
   /** Create or repair the interfaces; an interface without node peers (new, or made at boot) means "ask for a snapshot". */
   async provision(): Promise<ProvisionResult> {
+    const result = await this.#provisionInterfaces();
+    if (result.withoutPeers) this.#store.requireSnapshot();
+    return result;
+  }
+
+  /**
+   * Provisioning itself: at start, and again when reconcile finds the interfaces changed
+   * (then the desired set, not a snapshot, brings the peers back).
+   */
+  async #provisionInterfaces(): Promise<ProvisionResult> {
     const { runner, config, domain } = this.#d;
     const result = await provisionDomain(runner, config, domain, this.#programmer, {
       logger: this.#log,
       ...(this.#d.readFile ? { readFile: this.#d.readFile } : {}),
       ...(this.#d.daemonLog ? { daemonLog: this.#d.daemonLog } : {}),
     });
-    if (result.withoutPeers) this.#store.requireSnapshot();
     this.#provisioned = result;
     this.#session.setInterface(interfaceFrame(result, domain.listen_port, config.external_address));
     this.#log.info("domain provisioned", {
@@ -223,6 +256,24 @@ export class DomainRuntime {
       problems: result.problems.length,
     });
     return result;
+  }
+
+  /** What provisioning set up, for reconcile's health check (nothing to check in a dry run). */
+  #stack(): ProvisionedStack | undefined {
+    const p = this.#provisioned;
+    if (p === undefined || this.#d.dryRun) return undefined;
+    const { domain } = this.#d;
+    const i = domain.interfaces;
+    return {
+      wireguard: i.wireguard,
+      vxlan: i.vxlan,
+      batman: p.batman ? i.batman : undefined,
+      bridge: p.batman && domain.batman.bridge ? i.bridge : undefined,
+      publicKey: p.publicKey,
+      listenPort: domain.listen_port,
+      address: p.address,
+      vni: domain.vniResolved,
+    };
   }
 
   /** One maintenance pass over one observation of the host, queued behind the work in flight. */
@@ -253,6 +304,7 @@ export class DomainRuntime {
 
   /** Finish the batch in flight, drop the rest (the edge replays it), write state. */
   async stop(): Promise<void> {
+    this.#linkEvents.cancel();
     this.#session.stop();
     await this.#queue.stop();
     if (this.#queue.killed) return;
@@ -265,6 +317,7 @@ export class DomainRuntime {
 
   /** Crash simulation: stop now, write nothing. */
   kill(): void {
+    this.#linkEvents.cancel();
     this.#queue.kill();
   }
 

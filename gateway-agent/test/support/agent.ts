@@ -25,10 +25,16 @@ export async function startEdge(): Promise<FakeEdge> {
  * maintenance by hand.
  */
 export async function startTestAgent(
-  options: { sim?: SimHost; dir?: string; edge?: FakeEdge; options?: AgentOptions } = {},
+  options: {
+    sim?: SimHost;
+    dir?: string;
+    edge?: FakeEdge;
+    options?: AgentOptions;
+    setup?: Parameters<typeof testSetup>[0];
+  } = {},
 ) {
   const edge = options.edge ?? (await startEdge());
-  const t = testSetup({ edgeUrl: edge.url, ...(options.dir ? { dir: options.dir } : {}) });
+  const t = testSetup({ ...options.setup, edgeUrl: edge.url, ...(options.dir ? { dir: options.dir } : {}) });
   const sim = options.sim ?? new SimHost();
   const logger = memoryLogger();
   const agent = await startAgent(t.config, { runner: sim.runner, logger, timers: false, ...options.options });
