@@ -117,6 +117,7 @@ export async function startAgent(config: AgentConfig, options: AgentOptions = {}
         ...(options.random ? { random: options.random } : {}),
         hello: () => session.hello(),
         onFrame: (frame) => session.onFrame(frame),
+        onBadFrame: (text, reason) => session.badFrame(text, reason),
         onState: (state) => session.transport(state),
       });
       session.attach(conn);

@@ -70,6 +70,11 @@ export class FakeEdge {
     for (const ws of this.sockets) ws.send(JSON.stringify(frame));
   }
 
+  /** Send text as it is (frames of a newer edge, broken frames). */
+  sendRaw(text: string): void {
+    for (const ws of this.sockets) ws.send(text);
+  }
+
   acks(): Array<Extract<AgentFrame, { type: "ack" }>> {
     return this.frames.filter((f): f is Extract<AgentFrame, { type: "ack" }> => f.type === "ack");
   }

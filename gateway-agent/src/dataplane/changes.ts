@@ -26,25 +26,37 @@ export interface BatchPlan {
   readonly seq: number;
 }
 
+/** An entry the agent cannot apply (an op it does not know): reported failed with its reason. */
+export interface UnappliedEntry {
+  readonly seq: number;
+  readonly public_key: string;
+  readonly reason: string;
+}
+
 /**
- * Entries in seq order, the last op per key wins. Static peers (the other gateways) are
- * configured, not registered: an entry for one changes nothing. The gateway's own key is
- * refused (installing it would route the gateway's own address to itself).
+ * Entries in seq order, the last op per key wins; an entry the agent cannot apply counts as
+ * the key's last op too (its earlier ops in the batch are moot) and is refused with its
+ * reason, so the ack that covers its seq says it was not applied. Static peers (the other
+ * gateways) are configured, not registered: an entry for one changes nothing. The gateway's
+ * own key is refused (installing it would route the gateway's own address to itself).
  */
-export function planBatch(entries: readonly PeerEntry[], reserved: ReservedKeys): BatchPlan {
-  const ordered = [...entries].sort((a, b) => a.seq - b.seq);
-  const final = new Map<string, "add" | "remove">();
-  for (const e of ordered) final.set(e.public_key, e.op);
+export function planBatch(
+  entries: readonly PeerEntry[],
+  reserved: ReservedKeys,
+  unapplied: readonly UnappliedEntry[] = [],
+): BatchPlan {
+  const ordered = [...entries, ...unapplied].sort((a, b) => a.seq - b.seq);
+  const final = new Map<string, PeerEntry | UnappliedEntry>();
+  for (const e of ordered) final.set(e.public_key, e);
   const adds: string[] = [];
   const removes: string[] = [];
   const refused: Failure[] = [];
-  for (const [key, op] of final) {
-    if (reserved.staticKeys.has(key)) continue;
-    if (key === reserved.ownKey) {
-      if (op === "add") refused.push(ownKeyFailure(key));
-      continue;
-    }
-    (op === "add" ? adds : removes).push(key);
+  for (const [key, e] of final) {
+    if ("reason" in e) refused.push({ public_key: key, reason: e.reason });
+    else if (reserved.staticKeys.has(key)) continue;
+    else if (key === reserved.ownKey) {
+      if (e.op === "add") refused.push(ownKeyFailure(key));
+    } else (e.op === "add" ? adds : removes).push(key);
   }
   return { adds, removes, refused, seq: ordered[ordered.length - 1]?.seq ?? 0 };
 }

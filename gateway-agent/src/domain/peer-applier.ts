@@ -1,6 +1,6 @@
 import type { PeerEntry } from "@wgkex-edge/shared";
 import type { Clock } from "../clock.ts";
-import { planBatch, planSnapshot } from "../dataplane/changes.ts";
+import { planBatch, planSnapshot, type UnappliedEntry } from "../dataplane/changes.ts";
 import type { WgDump } from "../dataplane/observe.ts";
 import type { Failure, PeerProgrammer } from "../dataplane/peers.ts";
 import type { Logger } from "../log.ts";
@@ -51,9 +51,13 @@ export class PeerApplier {
   }
 
   /** A batch of changes (last op per key wins). */
-  async batch(entries: readonly PeerEntry[], receivedAt: readonly number[]): Promise<ApplyOutcome> {
+  async batch(
+    entries: readonly PeerEntry[],
+    receivedAt: readonly number[],
+    unapplied: readonly UnappliedEntry[] = [],
+  ): Promise<ApplyOutcome> {
     const { programmer, store } = this.#d;
-    const plan = planBatch(entries, { staticKeys: this.#d.staticKeys, ownKey: this.#d.ownKey() });
+    const plan = planBatch(entries, { staticKeys: this.#d.staticKeys, ownKey: this.#d.ownKey() }, unapplied);
     const failed: Failure[] = [...plan.refused];
     if (plan.removes.length > 0) {
       const r = await programmer.remove(plan.removes);

@@ -99,12 +99,13 @@ export class DomainRuntime {
             // logged by the queue
           });
         },
-        peers: (entries, receivedAt) => this.#queue.peers(entries, receivedAt),
+        peers: (entries, receivedAt, unapplied) => this.#queue.peers(entries, receivedAt, unapplied),
         snapshot: (keys, head, receivedAt) => this.#queue.snapshot(keys, head, receivedAt),
         connection: (open) => {
           metrics.edgeConnected(open);
           store.edgeConnected(open);
         },
+        resync: () => this.#queue.dropBatches(),
       },
     });
     this.#session = session;
@@ -125,11 +126,15 @@ export class DomainRuntime {
     this.#queue = new WorkQueue({
       clock,
       runBatch: async (job) => {
-        if (job.kind === "peers") await applier.batch(job.entries, job.receivedAt);
+        if (job.kind === "peers") await applier.batch(job.entries, job.receivedAt, job.unapplied);
         else await applier.snapshot(job.keys, job.head, job.receivedAt);
       },
       afterBatches: () => this.#refreshPeerCount(),
-      onError: (job, error) => this.#log.error("job failed", { job, error: error as Error }),
+      onError: (job, error) => {
+        this.#log.error("job failed", { job, error: error as Error });
+        // A batch that failed half-way was not acked; later ones must not ack past it.
+        if (job === "peers" || job === "snapshot") this.#session.resync(`the ${job} batch failed`);
+      },
     });
     this.#maintenance = new Maintenance({
       config: deps.config,

@@ -1,5 +1,6 @@
 import type { PeerEntry } from "@wgkex-edge/shared";
 import type { Clock } from "../clock.ts";
+import type { UnappliedEntry } from "../dataplane/changes.ts";
 
 /** A `peers` batch at the head waits this long for more frames to join it… */
 export const COALESCE_MS = 20;
@@ -7,7 +8,13 @@ export const COALESCE_MS = 20;
 export const BATCH_MAX_ENTRIES = 5000;
 
 export type Job =
-  | { readonly kind: "peers"; readonly entries: PeerEntry[]; readonly receivedAt: number[] }
+  | {
+      readonly kind: "peers";
+      readonly entries: PeerEntry[];
+      /** Entries of the same frames the agent cannot apply (reported failed). */
+      readonly unapplied: UnappliedEntry[];
+      readonly receivedAt: number[];
+    }
   | { readonly kind: "snapshot"; readonly keys: string[]; readonly head: number; readonly receivedAt: number }
   | { readonly kind: "task"; readonly name: string; readonly run: () => Promise<void> };
 
@@ -48,13 +55,14 @@ export class WorkQueue {
   }
 
   /** Queue a frame's entries; they join a `peers` batch that has not started yet. */
-  peers(entries: readonly PeerEntry[], receivedAt: number): void {
+  peers(entries: readonly PeerEntry[], receivedAt: number, unapplied: readonly UnappliedEntry[] = []): void {
     const last = this.#jobs[this.#jobs.length - 1];
     if (last?.kind === "peers") {
       last.entries.push(...entries);
+      last.unapplied.push(...unapplied);
       last.receivedAt.push(receivedAt);
     } else {
-      this.#jobs.push({ kind: "peers", entries: [...entries], receivedAt: [receivedAt] });
+      this.#jobs.push({ kind: "peers", entries: [...entries], unapplied: [...unapplied], receivedAt: [receivedAt] });
     }
     if (this.#wake && !this.#coalescing()) this.#wake();
     this.#pump();
@@ -99,6 +107,18 @@ export class WorkQueue {
     this.#killed = true;
     this.#jobs.length = 0;
     this.#wake?.();
+  }
+
+  /**
+   * Drop the queued batches and snapshots (not the tasks): the session starts over from the
+   * last applied seq, so the edge sends them again, and none of them may be acked before.
+   */
+  dropBatches(): number {
+    const before = this.#jobs.length;
+    const kept = this.#jobs.filter((j) => j.kind === "task");
+    this.#jobs.length = 0;
+    this.#jobs.push(...kept);
+    return before - kept.length;
   }
 
   #queuedEntries(): number {

@@ -17,6 +17,8 @@ export interface EdgeConnectionOptions {
   /** Asked at every (re)connect: the hello to send first (the session builds it). */
   readonly hello: () => HelloFrame;
   readonly onFrame: (frame: EdgeFrame) => void;
+  /** A text frame the shared schemas refused (the session decides what it means). */
+  readonly onBadFrame?: (text: string, reason: string) => void;
   readonly onState?: (state: ConnectionState) => void;
 }
 
@@ -58,6 +60,11 @@ export class EdgeConnection {
   /** A welcome arrived: the connection is healthy, reset the backoff. */
   welcomed(): void {
     this.#attempt = 0;
+  }
+
+  /** Drop the socket now and connect again with the usual backoff (the session starts over). */
+  restart(): void {
+    this.#ws?.terminate();
   }
 
   /** Make the next reconnect wait at least this long (e.g. after `error replaced`). */
@@ -126,9 +133,11 @@ export class EdgeConnection {
     });
     ws.on("message", (data, isBinary) => {
       this.#alive = true;
-      const parsed = parseEdgeFrame(isBinary ? undefined : data.toString());
+      const text = isBinary ? undefined : data.toString();
+      const parsed = parseEdgeFrame(text);
       if (!parsed.ok) {
-        this.#o.logger.warn("ignoring bad frame from the edge", { reason: parsed.reason });
+        if (text !== undefined && this.#o.onBadFrame) this.#o.onBadFrame(text, parsed.reason);
+        else this.#o.logger.warn("ignoring bad frame from the edge", { reason: parsed.reason });
         return;
       }
       this.#o.onFrame(parsed.frame);

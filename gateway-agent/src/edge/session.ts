@@ -14,10 +14,12 @@ import {
   type WelcomeFrame,
 } from "@wgkex-edge/shared";
 import type { Clock } from "../clock.ts";
+import type { UnappliedEntry } from "../dataplane/changes.ts";
 import type { Failure } from "../dataplane/peers.ts";
 import type { Logger } from "../log.ts";
 import type { ConnectionState } from "./connection.ts";
 import { ackFrame, helloFrame, liveFrames, removedFrames } from "./frames.ts";
+import { salvageFrame } from "./salvage.ts";
 
 /** What the session needs of the socket (EdgeConnection). */
 export interface SessionLink {
@@ -25,6 +27,8 @@ export interface SessionLink {
   /** A welcome arrived: the connection is healthy, reset the backoff. */
   welcomed(): void;
   delayNextReconnect(ms: number): void;
+  /** Drop the socket and connect again (with backoff): the session starts over. */
+  restart(): void;
   stop(): Promise<void>;
 }
 
@@ -35,10 +39,13 @@ export interface SessionHandlers {
   /** The edge's head: set by a welcome (`force`, it may even go back), moved forward by live entries. */
   head(seq: number, force: boolean): void;
   welcomed(frame: WelcomeFrame): void;
-  peers(entries: readonly PeerEntry[], receivedAt: number): void;
+  /** Changes to apply, and entries of the same frame the agent cannot apply (to report failed). */
+  peers(entries: readonly PeerEntry[], receivedAt: number, unapplied: readonly UnappliedEntry[]): void;
   /** The full desired set, assembled from every page; `receivedAt` = the first page. */
   snapshot(keys: string[], head: number, receivedAt: number): void;
   connection(open: boolean): void;
+  /** The session starts over from the last applied seq: drop the queued batches (the edge sends them again). */
+  resync(): number;
 }
 
 export interface EdgeSessionOptions {
@@ -67,6 +74,8 @@ export class EdgeSession {
   #pagesSince = 0;
   #refusal: string | undefined;
   #interface: InterfaceFrame | undefined;
+  /** Set by `resync` until the socket is open again: frames of the old socket are not applied. */
+  #discarding = false;
 
   constructor(options: EdgeSessionOptions) {
     this.#o = options;
@@ -97,6 +106,7 @@ export class EdgeSession {
   /** The socket opened, closed or is reconnecting. */
   transport(state: ConnectionState): void {
     const open = state === "open";
+    if (open) this.#discarding = false;
     this.#to(open ? "open" : "close");
     if (!open) this.#pages = undefined;
     this.#o.handlers.connection(open);
@@ -108,17 +118,14 @@ export class EdgeSession {
   }
 
   onFrame(frame: EdgeFrame): void {
-    if (this.#state === "stopped") return;
+    if (this.#state === "stopped" || this.#discarding) return;
     switch (frame.type) {
       case "welcome":
         this.#welcome(frame);
         return;
-      case "peers": {
-        const now = this.#o.clock.now();
-        this.#o.handlers.head(frame.entries[frame.entries.length - 1]?.seq ?? 0, false);
-        this.#o.handlers.peers(frame.entries, now);
+      case "peers":
+        this.#peers(frame.entries, []);
         return;
-      }
       case "snapshot": {
         // Pages are taken even without a snapshot welcome: the set is what the edge says it is.
         if (this.#pages === undefined) {
@@ -137,6 +144,49 @@ export class EdgeSession {
         this.#error(frame);
         return;
     }
+  }
+
+  /**
+   * A frame the shared schemas refused. A `peers` frame whose entries all name a seq and a
+   * key is applied as far as it can be, the rest reported failed; a frame that carried
+   * changes the agent cannot even name means no ack may pass it: start over.
+   */
+  badFrame(text: string, reason: string): void {
+    if (this.#state === "stopped" || this.#discarding) return;
+    const salvage = salvageFrame(text, reason);
+    switch (salvage.kind) {
+      case "peers":
+        this.#o.logger.warn("entries of a peers frame cannot be applied; reporting them as failed", {
+          count: salvage.unapplied.length,
+          first: salvage.unapplied.slice(0, 3),
+        });
+        this.#peers(salvage.entries, salvage.unapplied);
+        return;
+      case "lost":
+        this.resync(`a frame from the edge could not be used (${salvage.why})`);
+        return;
+      case "ignore":
+        this.#o.logger.warn("ignoring a frame this agent does not know", { reason });
+        return;
+    }
+  }
+
+  /**
+   * Start over from the last applied seq: drop what is queued, ignore the old socket's
+   * frames, reconnect. Nothing after the last applied seq was acked, and nothing will be
+   * until the edge has sent it again.
+   */
+  resync(why: string): void {
+    if (this.#state === "stopped") return;
+    this.#discarding = true;
+    this.#pages = undefined;
+    const dropped = this.#o.handlers.resync();
+    this.#o.logger.error("starting the session over from the last applied seq", {
+      why,
+      since: this.#o.handlers.cursor().since,
+      dropped_batches: dropped,
+    });
+    this.#link?.restart();
   }
 
   // ------------------------------------------------------------------ what the agent sends
@@ -159,6 +209,14 @@ export class EdgeSession {
   }
 
   // ------------------------------------------------------------------ internals
+
+  #peers(entries: readonly PeerEntry[], unapplied: readonly UnappliedEntry[]): void {
+    let head = 0;
+    for (const e of entries) head = Math.max(head, e.seq);
+    for (const e of unapplied) head = Math.max(head, e.seq);
+    this.#o.handlers.head(head, false);
+    this.#o.handlers.peers(entries, this.#o.clock.now(), unapplied);
+  }
 
   #welcome(frame: WelcomeFrame): void {
     this.#link?.welcomed();

@@ -38,6 +38,24 @@ describe("a batch of changes from the edge", () => {
     expect(planBatch([entry(3, c, "remove")], reserved)).toEqual({ adds: [], removes: [], refused: [], seq: 3 });
   });
 
+  it("an entry the agent cannot apply is the key's last op: earlier ops of the batch are moot, it is refused with its reason", () => {
+    const reason = 'not applied: this agent does not know op "verify" (upgrade wgkex-agent)';
+    expect(planBatch([entry(1, a), entry(3, b)], none, [{ seq: 2, public_key: a, reason }])).toEqual({
+      adds: [b],
+      removes: [],
+      refused: [{ public_key: a, reason }],
+      seq: 3,
+    });
+    // A later op wins over it again; the highest seq is acknowledged either way.
+    expect(planBatch([entry(5, a, "remove")], none, [{ seq: 4, public_key: a, reason }])).toEqual({
+      adds: [],
+      removes: [a],
+      refused: [],
+      seq: 5,
+    });
+    expect(planBatch([], none, [{ seq: 9, public_key: c, reason }]).seq).toBe(9);
+  });
+
   it("whatever the arrival order: each key in one list, with its last op; seq is the highest", () => {
     const keys = publicKeys(6, 61);
     const ops = fc.array(fc.record({ k: fc.nat(5), op: fc.constantFrom("add" as const, "remove" as const) }), {

@@ -77,7 +77,7 @@ describe("the domain's work queue", () => {
     expect(h.ran).toEqual([]);
     h.clock.advance(1);
     await h.queue.idle();
-    expect(h.ran).toEqual([{ kind: "peers", entries: entries(1, 3), receivedAt: [1_000, 1_005] }]);
+    expect(h.ran).toEqual([{ kind: "peers", entries: entries(1, 3), unapplied: [], receivedAt: [1_000, 1_005] }]);
     expect(h.clock.pending).toBe(0);
     expect(h.afterBatches()).toBe(1);
   });
@@ -143,6 +143,33 @@ describe("the domain's work queue", () => {
     await w.queue.stop(); // no clock advance needed
     expect(w.ran).toEqual([]);
     expect(w.clock.pending).toBe(0);
+  });
+
+  it("entries a frame could not apply travel with its batch", async () => {
+    const h = harness();
+    const unapplied = [{ seq: 2, public_key: "k2", reason: "not applied" }];
+    h.queue.peers(entries(1, 1), 0, unapplied);
+    h.queue.peers(entries(3, 1), 0);
+    h.clock.advance(COALESCE_MS);
+    await h.queue.idle();
+    expect(h.ran).toEqual([
+      { kind: "peers", entries: [...entries(1, 1), ...entries(3, 1)], unapplied, receivedAt: [0, 0] },
+    ]);
+  });
+
+  it("dropBatches (the session starts over) drops queued batches and snapshots, keeps tasks and the job in flight", async () => {
+    const h = harness();
+    const release = h.hold();
+    h.queue.snapshot([], 1, 0);
+    await settle();
+    const task = h.queue.task("reconcile", async () => "done");
+    h.queue.peers(entries(2, 1), 0);
+    h.queue.snapshot([], 3, 0);
+    expect(h.queue.dropBatches()).toBe(2);
+    release();
+    expect(await task).toBe("done");
+    await h.queue.idle();
+    expect(h.ran.map((j) => j.kind === "snapshot" && j.head)).toEqual([1]);
   });
 
   it("kill drops everything at once", async () => {
