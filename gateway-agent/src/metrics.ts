@@ -74,6 +74,12 @@ export class AgentMetrics {
     labelNames: ["domain"],
     registers: [this.registry],
   });
+  readonly verifiedKeys = new Counter({
+    name: "wgkex_agent_verified_keys_total",
+    help: "Keys the edge asked to verify (their nodes registered again), by result: ok, repaired (installed again), failed",
+    labelNames: ["domain", "result"],
+    registers: [this.registry],
+  });
   readonly reconcileRepairs = new Counter({
     name: "wgkex_agent_reconcile_repairs_total",
     help: "Routes, FDB entries and peers repaired or removed by reconcile",
@@ -115,6 +121,11 @@ export class DomainMetrics {
   }
   staleRemoved(n: number): void {
     this.#m.removed.inc(this.#l, n);
+  }
+  verified(outcome: { ok: number; repaired: readonly string[]; failed: readonly unknown[] }): void {
+    this.#m.verifiedKeys.inc({ ...this.#l, result: "ok" }, outcome.ok);
+    this.#m.verifiedKeys.inc({ ...this.#l, result: "repaired" }, outcome.repaired.length);
+    this.#m.verifiedKeys.inc({ ...this.#l, result: "failed" }, outcome.failed.length);
   }
   foreign(n: number): void {
     this.#m.foreignPeers.set(this.#l, n);

@@ -74,6 +74,22 @@ export const removedFrame = z.strictObject({
   entries: z.array(z.strictObject({ public_key: publicKeySchema, reason, at: timestamp })).max(MAX_ENTRIES_PER_FRAME),
 });
 
+/**
+ * Answer to `verify`: of the keys asked about, how many were in place, which ones the agent
+ * had to install again (they were lost behind its back), and which ones it could not (with
+ * the reason; a key it never got from the edge is one). Sent only in answer to `verify`,
+ * so an edge that never sends `verify` never receives it.
+ */
+export const verifiedFrame = z.strictObject({
+  type: z.literal("verified"),
+  ok: z.number().int().min(0).max(MAX_ENTRIES_PER_FRAME),
+  repaired: z.array(publicKeySchema).max(MAX_ENTRIES_PER_FRAME),
+  failed: z
+    .array(z.strictObject({ public_key: publicKeySchema, reason }))
+    .max(MAX_ENTRIES_PER_FRAME)
+    .optional(),
+});
+
 export const agentFrame = z.discriminatedUnion("type", [
   helloFrame,
   ackFrame,
@@ -81,6 +97,7 @@ export const agentFrame = z.discriminatedUnion("type", [
   loadFrame,
   liveFrame,
   removedFrame,
+  verifiedFrame,
 ]);
 
 // ---------------------------------------------------------------- edge -> agent
@@ -125,6 +142,18 @@ export const snapshotFrame = z.strictObject({
   done: z.boolean(),
 });
 
+/**
+ * A repair signal: nodes registered again although the gateway acknowledged their keys (a
+ * node asks only when its tunnel is down). The agent makes sure each listed key it has from
+ * the edge is installed (peer, route, FDB entry), installs what is missing, and answers with
+ * `verified`. Sent only for keys the gateway acknowledged, after the frames that gave them,
+ * at most once per key per minute. An agent that does not know this frame ignores it.
+ */
+export const verifyFrame = z.strictObject({
+  type: z.literal("verify"),
+  keys: z.array(publicKeySchema).min(1).max(MAX_ENTRIES_PER_FRAME),
+});
+
 export const ERROR_CODES = ["bad_frame", "unsupported_version", "not_configured", "replaced", "internal"] as const;
 
 /** Sent before the edge closes a socket on purpose. */
@@ -134,7 +163,13 @@ export const errorFrame = z.strictObject({
   message: reason,
 });
 
-export const edgeFrame = z.discriminatedUnion("type", [welcomeFrame, peersFrame, snapshotFrame, errorFrame]);
+export const edgeFrame = z.discriminatedUnion("type", [
+  welcomeFrame,
+  peersFrame,
+  snapshotFrame,
+  verifyFrame,
+  errorFrame,
+]);
 
 export type AgentFrame = z.infer<typeof agentFrame>;
 export type EdgeFrame = z.infer<typeof edgeFrame>;
@@ -144,6 +179,8 @@ export type InterfaceFrame = z.infer<typeof interfaceFrame>;
 export type LoadFrame = z.infer<typeof loadFrame>;
 export type LiveFrame = z.infer<typeof liveFrame>;
 export type RemovedFrame = z.infer<typeof removedFrame>;
+export type VerifiedFrame = z.infer<typeof verifiedFrame>;
+export type VerifyFrame = z.infer<typeof verifyFrame>;
 export type WelcomeFrame = z.infer<typeof welcomeFrame>;
 export type PeersFrame = z.infer<typeof peersFrame>;
 export type SnapshotFrame = z.infer<typeof snapshotFrame>;

@@ -217,4 +217,35 @@ describe("gateway agent ↔ edge in workerd", () => {
     await until(() => !sim.peers.has(key), "peer removed");
     expect(sim.routes.get("wg-welt")?.has(linkLocal(key, "wgkex"))).toBe(false);
   });
+
+  it("a node that registers again is a repair signal: a peer lost behind the agent's back is back, and the edge counts it", async () => {
+    const edge = await startEdge();
+    cleanups.push(() => edge.stop());
+    const [g1, g2] = [gateway("gw01"), gateway("gw02")];
+    const a1 = await runAgent(edge, g1, undefined, g2);
+    const a2 = await runAgent(edge, g2, undefined, g1);
+    const key = randomKey();
+    await registerKey(edge.url, DOMAIN, key);
+    await until(
+      async () => (await receipt(edge, key)).gateways.every((g) => g.state === "installed"),
+      "installed on both gateways",
+    );
+    a1.sim.peers.delete(key); // wg set wg-welt peer K remove, by hand
+    expect((await registerKey(edge.url, DOMAIN, key)).status).toBe(200); // the node's tunnel is down: it asks again
+    await until(() => installed(a1.sim, key), "installed again on gw01");
+    expect(installed(a2.sim, key)).toBe(true);
+    const metrics = async () =>
+      (await fetch(new URL("/metrics", edge.url), { headers: { Authorization: `Bearer ${TEST_ADMIN_TOKEN}` } })).text();
+    await until(
+      async () => /^wgkex_edge_repairs_total\{domain="ffmuc_welt",kind="done"\} 1$/m.test(await metrics()),
+      "repair counted",
+    );
+    expect(await metrics()).toMatch(/^wgkex_edge_repairs_total\{domain="ffmuc_welt",kind="requested"\} 1$/m);
+    expect(await a1.agent.metrics.registry.metrics()).toMatch(
+      /^wgkex_agent_verified_keys_total\{domain="ffmuc_welt",result="repaired"\} 1$/m,
+    );
+    expect(await a2.agent.metrics.registry.metrics()).toMatch(
+      /^wgkex_agent_verified_keys_total\{domain="ffmuc_welt",result="ok"\} 1$/m,
+    );
+  });
 });

@@ -11,9 +11,11 @@ import { MIGRATIONS } from "./migrations.ts";
 import { type DenyEntry, DenyList } from "./registration/deny-list.ts";
 import { KeyLimits } from "./registration/key-limits.ts";
 import { type RegisterInput, type RegisterResult, Registrar } from "./registration/registrar.ts";
+import { RepairLimiter } from "./registration/repair-limiter.ts";
 import { Retention } from "./retention.ts";
 import { GatewaySessions } from "./session/gateway-session.ts";
 import { GatewaySockets } from "./session/gateway-sockets.ts";
+import { RepairRequests } from "./session/repair-requests.ts";
 import { buildDomainStatus } from "./views/domain-status.ts";
 import { buildReceipt, type Receipt } from "./views/receipt.ts";
 
@@ -64,6 +66,14 @@ export class DomainRegistry extends DurableObject<ConfigBinding> {
     this.denyList = new DenyList(sql, now);
     this.counters = new BufferedCounters(new HourlyCounters(sql), STATS_FLUSH_MS);
     const { log, gateways, events, sockets, counters } = this;
+    const repairs = new RepairRequests({
+      sockets,
+      log,
+      gateways,
+      events,
+      counters,
+      limiter: new RepairLimiter(undefined, now),
+    });
     this.sessions = new GatewaySessions({
       domain,
       variant: domainVariant(config, domain),
@@ -71,6 +81,7 @@ export class DomainRegistry extends DurableObject<ConfigBinding> {
       log,
       gateways,
       events,
+      repairs,
     });
     this.registrar = new Registrar({
       log,
@@ -80,6 +91,7 @@ export class DomainRegistry extends DurableObject<ConfigBinding> {
       denyList: this.denyList,
       limits: new KeyLimits(sql, config.limits, now),
       online: () => sockets.online(),
+      repeated: (row, at) => repairs.repeated(row, at),
     });
     this.retention = new Retention({ retentionHours: config.retention_hours, log, gateways, events, counters });
     ctx.blockConcurrencyWhile(async () => {

@@ -88,8 +88,8 @@ export class BufferedCounters {
     this.flushEveryMs = flushEveryMs;
   }
 
-  count(kind: string, now = Date.now()): void {
-    this.buffered.set(kind, (this.buffered.get(kind) ?? 0) + 1);
+  count(kind: string, now = Date.now(), by = 1): void {
+    this.buffered.set(kind, (this.buffered.get(kind) ?? 0) + by);
     if (now - this.flushedAt >= this.flushEveryMs) this.flush();
   }
 

@@ -1,5 +1,5 @@
 import type { EdgeStatus } from "./collect.ts";
-import { REGISTRATION_KINDS, REJECTION_KINDS } from "./status.ts";
+import { REGISTRATION_KINDS, REJECTION_KINDS, REPAIR_KINDS } from "./status.ts";
 
 type Labels = Record<string, string>;
 
@@ -42,6 +42,15 @@ export function renderMetrics(status: EdgeStatus): string {
         "Accepted registrations by kind (new key, changed, repeated).",
         { ...domain, kind },
         d.totals[kind] ?? 0,
+      );
+    }
+    for (const kind of REPAIR_KINDS) {
+      add(
+        "wgkex_edge_repairs_total",
+        "counter",
+        "Repeated registrations as repair signals: keys gateways were asked to verify (requested), repeats held back by the repair limits (limited), keys a gateway installed again (done) or could not (failed).",
+        { ...domain, kind },
+        d.totals[`repair_${kind}`] ?? 0,
       );
     }
     for (const version of ["v1", "v2"]) {

@@ -40,6 +40,12 @@ export interface DomainStatus {
 
 /** Kinds counted as accepted registrations. */
 export const REGISTRATION_KINDS = ["new", "changed", "repeated"] as const;
+/**
+ * Repeated registrations as repair signals, counted as `repair_<kind>`: keys the gateways
+ * were asked to verify, repeats held back by the repair limits, keys a gateway installed
+ * again, keys a gateway could not verify.
+ */
+export const REPAIR_KINDS = ["requested", "limited", "done", "failed"] as const;
 /** Kinds counted as rejections, with the reason the status page shows. */
 export const REJECTION_KINDS: Record<string, string> = {
   denied: "denied",

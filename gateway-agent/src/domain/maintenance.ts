@@ -9,12 +9,14 @@ import type { WgDump } from "../dataplane/observe.ts";
 import type { Failure, PeerProgrammer } from "../dataplane/peers.ts";
 import {
   linkLocalLayout,
+  type PeerLayout,
   planIsEmpty,
   planReconcile,
   type ReconcilePlan,
   type RepairKind,
   repairedCounts,
 } from "../dataplane/reconcile.ts";
+import { type VerifyOutcome, verifyOutcome } from "../dataplane/verify.ts";
 import type { Logger } from "../log.ts";
 import type { DomainMetrics } from "../metrics.ts";
 import type { HostObserver, Observation } from "./observer.ts";
@@ -76,6 +78,36 @@ export class Maintenance {
 
   constructor(deps: MaintenanceDeps) {
     this.#d = deps;
+  }
+
+  /**
+   * The edge asks about keys (their nodes registered again): a reconcile pass, which
+   * installs whatever desired peer, route or FDB entry is missing, then what it meant for them.
+   */
+  async verify(keys: readonly string[]): Promise<VerifyOutcome> {
+    const report = await this.run(["reconcile"]);
+    const own = this.#d.own();
+    const outcome = verifyOutcome(
+      keys,
+      { ...report.reconcile, ...(report.error !== undefined ? { error: report.error } : {}) },
+      {
+        desired: (k) => this.#d.store.desired.has(k),
+        staticKeys: this.#d.staticKeys,
+        ownKey: own?.publicKey,
+        layout: this.#layout(),
+      },
+    );
+    this.#d.metrics.verified(outcome);
+    this.#d.logger[outcome.repaired.length + outcome.failed.length > 0 ? "warn" : "info"](
+      "keys verified for the edge",
+      {
+        ok: outcome.ok,
+        repaired: outcome.repaired.length,
+        failed: outcome.failed.length,
+        first_failed: outcome.failed.slice(0, 3),
+      },
+    );
+    return outcome;
   }
 
   async run(jobs: readonly MaintenanceJob[]): Promise<MaintenanceReport> {
@@ -143,7 +175,7 @@ export class Maintenance {
     const plan = planReconcile(
       { dump: observation.dump, routes: observation.routes ?? [], fdb: observation.fdb ?? [] },
       { nodes: desired.all(), staticKeys: this.#d.staticKeys, ownKey: own?.publicKey },
-      linkLocalLayout({ variant: this.#d.variant, wireguard: this.#d.wireguard, ownAddress: own?.address ?? "" }),
+      this.#layout(),
     );
     this.#d.metrics.foreign(plan.foreign.length);
     const failed: Failure[] = [];
@@ -183,6 +215,11 @@ export class Maintenance {
       });
     }
     return { plan, failed };
+  }
+
+  #layout(): PeerLayout {
+    const own = this.#d.own();
+    return linkLocalLayout({ variant: this.#d.variant, wireguard: this.#d.wireguard, ownAddress: own?.address ?? "" });
   }
 
   async #setStaticPeer(peer: StaticPeer): Promise<Failure | undefined> {

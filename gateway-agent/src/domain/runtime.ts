@@ -54,6 +54,8 @@ export class DomainRuntime {
   readonly #queue: WorkQueue;
   readonly #maintenance: Maintenance;
   #provisioned: ProvisionResult | undefined;
+  /** Keys of `verify` frames waiting for the queued verify pass (they join it). */
+  #verifyKeys: Set<string> | undefined;
   readonly #linkEvents: Debounce;
   #dumpRefreshedAt = Number.NEGATIVE_INFINITY;
 
@@ -106,6 +108,7 @@ export class DomainRuntime {
           store.edgeConnected(open);
         },
         resync: () => this.#queue.dropBatches(),
+        verify: (keys) => this.#verify(keys),
       },
     });
     this.#session = session;
@@ -162,6 +165,27 @@ export class DomainRuntime {
     });
     metrics.appliedSeq(store.state.applied_seq);
     metrics.edgeConnected(false);
+  }
+
+  /**
+   * The edge asks about keys whose nodes registered again: one reconcile pass for every
+   * `verify` that arrives before it starts, then the answer.
+   */
+  #verify(keys: readonly string[]): void {
+    if (this.#verifyKeys !== undefined) {
+      for (const k of keys) this.#verifyKeys.add(k);
+      return;
+    }
+    const pending = new Set(keys);
+    this.#verifyKeys = pending;
+    this.#queue
+      .task("verify", async () => {
+        this.#verifyKeys = undefined;
+        this.#session.verified(await this.#maintenance.verify([...pending]));
+      })
+      .catch(() => {
+        // logged by the queue
+      });
   }
 
   /** Whether a link event about `name` concerns this domain. */

@@ -6,6 +6,7 @@ import {
   MAX_ENTRIES_PER_FRAME,
   PROTOCOL_VERSION,
   type RemovedFrame,
+  type VerifiedFrame,
 } from "@wgkex-edge/shared";
 import { chunk } from "../dataplane/batch.ts";
 import type { Failure } from "../dataplane/peers.ts";
@@ -36,6 +37,32 @@ export function removedFrames(entries: ReadonlyArray<{ key: string; reason: stri
     type: "removed",
     entries: part.map((e) => ({ public_key: e.key, reason: e.reason, at })),
   }));
+}
+
+/** The answer to `verify`, in frames within the limits (a coalesced pass may answer more than 1,000 keys). */
+export function verifiedFrames(outcome: {
+  ok: number;
+  repaired: readonly string[];
+  failed: readonly Failure[];
+}): VerifiedFrame[] {
+  const max = MAX_ENTRIES_PER_FRAME;
+  const count = Math.max(
+    1,
+    Math.ceil(outcome.ok / max),
+    Math.ceil(outcome.repaired.length / max),
+    Math.ceil(outcome.failed.length / max),
+  );
+  return Array.from({ length: count }, (_, i) => {
+    const failed = outcome.failed.slice(i * max, (i + 1) * max);
+    const frame: VerifiedFrame = {
+      type: "verified",
+      ok: Math.min(max, Math.max(0, outcome.ok - i * max)),
+      repaired: outcome.repaired.slice(i * max, (i + 1) * max),
+    };
+    if (failed.length > 0)
+      frame.failed = failed.map((f) => ({ public_key: f.public_key, reason: f.reason.slice(0, REASON_MAX) }));
+    return frame;
+  });
 }
 
 export function liveFrames(keys: readonly string[]): LiveFrame[] {

@@ -18,7 +18,7 @@ import type { UnappliedEntry } from "../dataplane/changes.ts";
 import type { Failure } from "../dataplane/peers.ts";
 import type { Logger } from "../log.ts";
 import type { ConnectionState } from "./connection.ts";
-import { ackFrame, helloFrame, liveFrames, removedFrames } from "./frames.ts";
+import { ackFrame, helloFrame, liveFrames, removedFrames, verifiedFrames } from "./frames.ts";
 import { salvageFrame } from "./salvage.ts";
 
 /** What the session needs of the socket (EdgeConnection). */
@@ -44,6 +44,8 @@ export interface SessionHandlers {
   /** The full desired set, assembled from every page; `receivedAt` = the first page. */
   snapshot(keys: string[], head: number, receivedAt: number): void;
   connection(open: boolean): void;
+  /** The edge asks to verify keys (their nodes registered again): answer with `verified`. */
+  verify(keys: readonly string[]): void;
   /** The session starts over from the last applied seq: drop the queued batches (the edge sends them again). */
   resync(): number;
 }
@@ -126,6 +128,9 @@ export class EdgeSession {
       case "peers":
         this.#peers(frame.entries, []);
         return;
+      case "verify":
+        this.#o.handlers.verify(frame.keys);
+        return;
       case "snapshot": {
         // Pages are taken even without a snapshot welcome: the set is what the edge says it is.
         if (this.#pages === undefined) {
@@ -193,6 +198,11 @@ export class EdgeSession {
 
   ack(seq: number, failed: readonly Failure[]): boolean {
     return this.#send(ackFrame(seq, failed));
+  }
+
+  /** The answer to `verify`. */
+  verified(outcome: { ok: number; repaired: readonly string[]; failed: readonly Failure[] }): void {
+    for (const frame of verifiedFrames(outcome)) this.#send(frame);
   }
 
   removed(entries: ReadonlyArray<{ key: string; reason: string }>, at: number): void {

@@ -70,7 +70,7 @@ describe("salvaging a frame the schema refused", () => {
   });
 
   it("a frame type this agent does not know carries nothing of the set: ignored", () => {
-    expect(salvage({ type: "verify", keys: [a] })).toEqual({ kind: "ignore" });
+    expect(salvage({ type: "rekey", keys: [a] })).toEqual({ kind: "ignore" });
     expect(salvage({ type: "error", code: "too_new", message: "x" })).toEqual({ kind: "ignore" });
   });
 });

@@ -34,12 +34,16 @@ export interface RegistrarDeps {
   counters: BufferedCounters;
   /** Gateways with a live session now. */
   online: () => ReadonlySet<string>;
+  /** A repeat of a key the log has unchanged: a repair signal (bounded, no write). */
+  repeated: (row: RegistrationRow, now: number) => void;
 }
 
 /**
  * Deciding a node's registration: deny list, per-key limit, v2's gateway choice, then
  * either a change of the log (new key, new target, revival, or a key a gateway lost) or a
- * repeat answered from what is stored, with no write and no fan-out.
+ * repeat answered from what is stored, with no write and no fan-out of the log; a repeat
+ * asks the gateways to verify the key instead (the node's tunnel is down, a gateway may
+ * have lost it), within the repair limits.
  */
 export class Registrar {
   private readonly deps: RegistrarDeps;
@@ -100,6 +104,7 @@ export class Registrar {
     if (now - existing.registered_at >= TOUCH_INTERVAL_MS) log.touch(key, now);
     counters.count("repeated");
     counters.count(`v${input.version}`);
+    this.deps.repeated(existing, now);
     return answer;
   }
 

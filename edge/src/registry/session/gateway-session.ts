@@ -12,6 +12,7 @@ import type { ChangeLog } from "../log/change-log.ts";
 import { type Change, framesFor } from "../log/peer-ops.ts";
 import { backlogFrames, backlogMode } from "./backlog.ts";
 import type { GatewaySockets } from "./gateway-sockets.ts";
+import type { RepairRequests } from "./repair-requests.ts";
 import type { SocketAttachment } from "./socket-attachment.ts";
 
 const LIVE_INTERVAL_MS = 10 * 60_000;
@@ -25,6 +26,7 @@ export interface SessionDeps {
   log: ChangeLog;
   gateways: GatewayBook;
   events: KeyEvents;
+  repairs: RepairRequests;
 }
 
 /**
@@ -125,6 +127,9 @@ export class GatewaySessions {
         return;
       case "live":
         log.markLive(frame.keys, now, now - LIVE_INTERVAL_MS);
+        return;
+      case "verified":
+        this.deps.repairs.verified(gateway, frame, now);
         return;
       case "removed":
         for (const entry of frame.entries) {
