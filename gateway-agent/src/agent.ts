@@ -10,7 +10,7 @@ import { socketUrl } from "./config/load.ts";
 import type { AgentConfig } from "./config/schema.ts";
 import { DomainRuntime, type RuntimeHooks } from "./domain/runtime.ts";
 import { EdgeConnection } from "./edge/connection.ts";
-import { LinkMonitor } from "./link-monitor.ts";
+import { HostEvents } from "./host-events.ts";
 import { jsonLogger, type Logger } from "./log.ts";
 import { AgentMetrics, meteredRunner, serveMetrics } from "./metrics.ts";
 
@@ -28,7 +28,7 @@ export interface AgentOptions {
   readonly connect?: boolean;
   /** Run periodic reconcile/cleanup/report timers (default true). */
   readonly timers?: boolean;
-  /** Watch link events (default: as `timers`, and `reports.link_events`; never in a dry run). */
+  /** Watch host events: links, deleted routes and FDB entries (default: as `timers`, and `reports.link_events`; never in a dry run). */
   readonly linkEvents?: boolean;
   readonly random?: () => number;
   readonly hooks?: RuntimeHooks;
@@ -126,14 +126,14 @@ export async function startAgent(config: AgentConfig, options: AgentOptions = {}
     }
   }
 
-  let monitor: LinkMonitor | undefined;
+  let monitor: HostEvents | undefined;
   if ((options.linkEvents ?? options.timers ?? true) && config.reports.link_events && !options.dryRun) {
-    monitor = new LinkMonitor({
+    monitor = new HostEvents({
       runner,
       clock,
       logger,
       backoff: { baseMs: 1000, maxMs: 60_000 },
-      onLink: (name) => {
+      onEvent: (name) => {
         for (const d of domains.values()) if (d.owns(name)) d.interfacesChanged();
       },
       onRestart: () => {

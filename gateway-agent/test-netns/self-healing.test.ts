@@ -37,7 +37,7 @@ const tryNs = (argv: string[]): string => {
 };
 
 describe.skipIf(skip !== undefined)(
-  "self-healing on wireguard-go, driven by real link events (ip -o monitor link)",
+  "self-healing on wireguard-go, driven by real host events (ip monitor, bridge monitor)",
   () => {
     const dir = tempDir();
     const gw = keyPair();
@@ -115,6 +115,14 @@ domains:
       inNs(ns, ["ip", "link", "set", wgIf, "up"]);
       const ms = await poll("the interfaces and every peer back", whole);
       console.log(`netns: wg interface recreated empty → provisioned and ${keys.length} peers back after ${ms} ms`);
+    });
+
+    it("the FDB flushed, a route deleted by hand: back at once through the FDB and route events", async () => {
+      inNs(ns, ["bridge", "fdb", "flush", "dev", vxIf]);
+      const ll = linkLocal(keys[3]!, "wgkex");
+      inNs(ns, ["ip", "-6", "route", "del", `${ll}/128`, "dev", wgIf]);
+      const ms = await poll("the FDB entries and the route back", whole);
+      console.log(`netns: FDB flushed and a route deleted → back after ${ms} ms`);
     });
 
     it("settles: the agent's own provisioning events cause no further provisioning", async () => {

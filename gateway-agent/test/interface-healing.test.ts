@@ -105,14 +105,21 @@ describe("interfaces changed behind the agent's back are provisioned again", () 
   });
 });
 
-describe("link events: reconcile right after the interfaces change", () => {
+describe("host events: reconcile right after the interfaces change or lose routes and FDB entries", () => {
   const fast = { extra: "reports: { link_debounce_ms: 20 }" };
 
   it("deleting the wg interface heals it without waiting for the periodic reconcile", async () => {
     const { sim, keys, t } = await withPeers({ setup: fast, options: { linkEvents: true } });
-    expect(sim.runner.calls.filter((c) => c.watch).map((c) => c.argv)).toEqual([["ip", "-o", "monitor", "link"]]);
+    expect(sim.runner.calls.filter((c) => c.watch).map((c) => c.argv[0])).toEqual(["ip", "ip", "bridge"]);
     sim.deleteLink("wg-welt");
     await poll("the peers back", () => keys.every((k) => complete(sim, k)));
+    healthy(sim, keys, t.staticKey, t.gatewayKey.publicKey);
+  });
+
+  it("an FDB flush (deleted entries) heals at once", async () => {
+    const { sim, keys, t } = await withPeers({ setup: fast, options: { linkEvents: true } });
+    sim.flushFdb("vx-welt");
+    await poll("the FDB entries back", () => keys.every((k) => complete(sim, k)));
     healthy(sim, keys, t.staticKey, t.gatewayKey.publicKey);
   });
 
@@ -134,8 +141,8 @@ describe("link events: reconcile right after the interfaces change", () => {
     sim.peers.delete(keys[1]!); // no link event for this one
     await poll(
       "the monitor started again and the peer back",
-      () => sim.runner.watching === 1 && complete(sim, keys[1]!),
+      () => sim.runner.watching === 3 && complete(sim, keys[1]!),
     );
-    expect(sim.runner.calls.filter((c) => c.watch)).toHaveLength(2);
+    expect(sim.runner.calls.filter((c) => c.watch)).toHaveLength(6);
   });
 });

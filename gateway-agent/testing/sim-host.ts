@@ -68,6 +68,13 @@ export class SimHost {
     }
   }
 
+  /** `bridge fdb flush dev <vx>` behind the agent's back; FDB monitors hear of each entry. */
+  flushFdb(vx: string): void {
+    for (const dst of this.fdb.get(vx) ?? [])
+      this.runner.emit(`Deleted 00:00:00:00:00:00 dev ${vx} dst ${dst} self permanent`);
+    this.fdb.get(vx)?.clear();
+  }
+
   /** Create a WireGuard link with nothing on it, up, as systemd-networkd would. */
   addEmptyWireguard(name: string): void {
     this.links.set(name, { kind: "wireguard", data: {}, up: true });

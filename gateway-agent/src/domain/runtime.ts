@@ -6,7 +6,7 @@ import { PeerProgrammer } from "../dataplane/peers.ts";
 import { type ProvisionResult, provisionDomain } from "../dataplane/provision.ts";
 import { interfaceFrame } from "../edge/frames.ts";
 import { EdgeSession } from "../edge/session.ts";
-import { Debounce } from "../link-monitor.ts";
+import { Debounce } from "../host-events.ts";
 import type { Logger } from "../log.ts";
 import { type AgentMetrics, DomainMetrics } from "../metrics.ts";
 import type { DesiredPeers } from "./desired-peers.ts";
@@ -188,15 +188,15 @@ export class DomainRuntime {
       });
   }
 
-  /** Whether a link event about `name` concerns this domain. */
+  /** Whether a host event about interface `name` concerns this domain. */
   owns(name: string): boolean {
     return Object.values(this.#d.domain.interfaces).includes(name);
   }
 
   /**
-   * One of this domain's interfaces was added, changed or deleted (or link events may have
-   * been missed): reconcile, which provisions the interfaces again first when they need it,
-   * once the burst of events is over.
+   * One of this domain's interfaces was added, changed or deleted, or lost a route or FDB
+   * entry (or events may have been missed): reconcile, which provisions the interfaces
+   * again first when they need it, once the burst of events is over.
    */
   interfacesChanged(): void {
     if (this.fatal === undefined && !this.#queue.stopped) this.#linkEvents.trigger();

@@ -561,6 +561,11 @@ ${c ? `cleanup: { interval_s: ${c.interval_s}, stale_after_s: ${c.stale_after_s}
     return this.#child !== undefined && this.#child.exitCode === null && this.#child.signalCode === null;
   }
 
+  /** The agent's process id while it runs (a test can tell it was never restarted). */
+  get pid(): number | undefined {
+    return this.running ? this.#child?.pid : undefined;
+  }
+
   /** Start `wgkex-agent run` and wait until its domain socket is welcomed by the edge. */
   async start(): Promise<void> {
     const before = existsSync(this.logFile) ? statSync(this.logFile).size : 0;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { Clock } from "../src/clock.ts";
 import { RecordingRunner } from "../src/commands/recording-runner.ts";
-import { Debounce, LinkMonitor, linkEventName } from "../src/link-monitor.ts";
+import { Debounce, deletedOn, HOST_WATCHES, HostEvents, linkEventName } from "../src/host-events.ts";
 import { memoryLogger } from "../src/log.ts";
 
 /** A clock whose timers fire only when the test advances it. */
@@ -33,7 +33,7 @@ function manualClock() {
   return { clock, advance, pending: () => timers.size };
 }
 
-describe("link events", () => {
+describe("host events", () => {
   it("names the interface of each line `ip -o monitor link` prints (lines recorded from iproute2)", () => {
     const lines: Array<[string, string | undefined]> = [
       [
@@ -57,6 +57,17 @@ describe("link events", () => {
     for (const [line, name] of lines) expect(linkEventName(line), line).toBe(name);
   });
 
+  it("names the device of a deleted route or FDB entry (recorded from iproute2); additions are no event", () => {
+    const lines: Array<[string, string | undefined]> = [
+      ["Deleted fe80::5 dev wg-welt metric 1024 linkdown pref medium", "wg-welt"],
+      ["Deleted 00:00:00:00:00:00 dev vx-welt dst fe80::5 via wg-welt self permanent", "vx-welt"],
+      ["fe80::5 dev wg-welt metric 1024 linkdown pref medium", undefined],
+      ["00:00:00:00:00:00 dev vx-welt dst fe80::5 via wg-welt self permanent", undefined],
+      ["Deleted local fe80::4449:b7ff:fe33:ab91 dev vx-t table local proto kernel metric 0 pref medium", "vx-t"],
+    ];
+    for (const [line, name] of lines) expect(deletedOn(line), line).toBe(name);
+  });
+
   it("debounce: one run per burst, after it was quiet; a burst that never ends still runs after the maximum", () => {
     const { clock, advance } = manualClock();
     let runs = 0;
@@ -78,50 +89,51 @@ describe("link events", () => {
     expect(runs).toBe(3);
   });
 
-  it("the monitor runs `ip -o monitor link`, reports names, and is started again with backoff when it exits", () => {
+  it("the monitors run as children (links, IPv6 routes, FDB), report interfaces, and each is started again with backoff when it exits", () => {
     const { clock, advance } = manualClock();
     const runner = new RecordingRunner();
     const logger = memoryLogger();
     const seen: string[] = [];
     let restarts = 0;
-    const monitor = new LinkMonitor({
+    const monitor = new HostEvents({
       runner,
       clock,
       logger,
       backoff: { baseMs: 1000, maxMs: 8000 },
-      onLink: (name) => seen.push(name),
+      onEvent: (name) => seen.push(name),
       onRestart: () => restarts++,
     });
     expect(monitor.start()).toBe(true);
+    expect(runner.calls.filter((c) => c.watch).map((c) => c.argv)).toEqual(HOST_WATCHES.map((w) => [...w.argv]));
+    expect(HOST_WATCHES.map((w) => w.argv.join(" "))).toEqual([
+      "ip -o monitor link",
+      "ip -6 -o monitor route",
+      "bridge monitor fdb",
+    ]);
     runner.emit("Deleted 9: wg-welt: <POINTOPOINT,NOARP> mtu 1420");
     runner.emit("garbage");
+    // Every monitor hears every line here: the link line names wg-welt, the others ignore it.
     expect(seen).toEqual(["wg-welt"]);
     return (async () => {
       runner.endWatches(1);
       await Promise.resolve();
       await Promise.resolve();
-      expect(logger.records.find((r) => r.msg === "link monitor exited; starting it again")).toMatchObject({
-        code: 1,
-        delay_ms: 1000,
-      });
+      const exits = () => logger.records.filter((r) => r.msg === "host monitor exited; starting it again");
+      expect(exits()).toHaveLength(3);
+      expect(exits()[0]).toMatchObject({ command: "ip -o monitor link", code: 1, delay_ms: 1000 });
       advance(999);
       expect(runner.watching).toBe(0);
       advance(1);
-      expect(runner.watching).toBe(1);
-      expect(restarts).toBe(1);
+      expect(runner.watching).toBe(3);
+      expect(restarts).toBe(3);
       runner.endWatches(1);
       await Promise.resolve();
       await Promise.resolve();
-      expect(logger.records.filter((r) => r.msg === "link monitor exited; starting it again").at(-1)).toMatchObject({
-        delay_ms: 2000,
-      });
+      expect(exits().at(-1)).toMatchObject({ delay_ms: 2000 });
       monitor.stop();
       advance(10_000);
       expect(runner.watching).toBe(0);
-      expect(runner.calls.filter((c) => c.watch).map((c) => c.argv)).toEqual([
-        ["ip", "-o", "monitor", "link"],
-        ["ip", "-o", "monitor", "link"],
-      ]);
+      expect(runner.calls.filter((c) => c.watch)).toHaveLength(6);
     })();
   });
 
@@ -130,17 +142,17 @@ describe("link events", () => {
     const logger = memoryLogger();
     const runner = new RecordingRunner();
     const blind = { run: runner.run.bind(runner), startDaemon: runner.startDaemon.bind(runner), spawns: 0 };
-    const monitor = new LinkMonitor({
+    const monitor = new HostEvents({
       runner: blind,
       clock,
       logger,
       backoff: { baseMs: 1, maxMs: 1 },
-      onLink: () => {},
+      onEvent: () => {},
       onRestart: () => {},
     });
     expect(monitor.start()).toBe(false);
     expect(logger.records.map((r) => r.msg)).toEqual([
-      "no link events with this command runner: interfaces are checked by the periodic reconcile only",
+      "no host events with this command runner: interfaces are checked by the periodic reconcile only",
     ]);
   });
 });
