@@ -10,13 +10,16 @@ import { describe, expect, it } from "vitest";
 const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const BIOME = path.join(REPO_ROOT, "node_modules/@biomejs/biome/bin/biome");
 const ONLY_CYCLES = ["lint", "--only=suspicious/noImportCycles", "--max-diagnostics=20"];
+// Biome over every workspace is a process spawn and a full parse: seconds on a loaded
+// 2-core machine, more than vitest's default 5 s. Not a timing goal, only a guard.
+const BIOME_TIMEOUT_MS = 60_000;
 
 function biome(cwd: string, targets: string[]): { status: number | null; out: string } {
   const result = spawnSync(process.execPath, [BIOME, ...ONLY_CYCLES, ...targets], { cwd, encoding: "utf8" });
   return { status: result.status, out: result.stdout + result.stderr };
 }
 
-describe("import cycles", () => {
+describe("import cycles", { timeout: BIOME_TIMEOUT_MS }, () => {
   it("no source file of any workspace is part of an import cycle", () => {
     const { status, out } = biome(REPO_ROOT, ["shared", "edge", "gateway-agent", "tests", "bench", "scripts"]);
     expect(status, out).toBe(0);
