@@ -7,6 +7,7 @@ import {
   matchingPrefix,
 } from "@wgkex-edge/shared";
 import { z } from "zod";
+import { gatewayParkerSchema, parkerIssues, parkerSchema } from "./parker.ts";
 
 const positiveInt = z.number().int().positive();
 
@@ -23,6 +24,8 @@ export const gatewayConfigSchema = z.strictObject({
   drain: z.boolean().default(false),
   /** Domains this gateway serves; all domains when absent. */
   domains: z.array(domainNameSchema).optional(),
+  /** Required on the gateways of the Parker domain: its concentrator id and endpoints. */
+  parker: gatewayParkerSchema.optional(),
 });
 
 export const domainSettingsSchema = z.strictObject({
@@ -56,8 +59,15 @@ export const edgeConfigSchema = z
       .positive()
       .max(24 * 365)
       .default(168),
+    /** Parker (API v3, routed nodes): docs/parker.md. */
+    parker: parkerSchema.optional(),
   })
   .superRefine((config, ctx) => {
+    if (config.parker) {
+      for (const issue of parkerIssues(config.parker, config.domains, config.gateways)) {
+        ctx.addIssue({ code: "custom", ...issue });
+      }
+    }
     config.domains.forEach((domain, i) => {
       if (matchingPrefix(domain, config.domain_prefixes) === undefined) {
         ctx.addIssue({
