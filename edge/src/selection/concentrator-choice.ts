@@ -46,7 +46,7 @@ export function chooseConcentrators(
     const open = inPop.filter((c) => c.online && !c.drain && (c.cap === undefined || c.peers < c.cap));
     const sticky = previous
       .map((name) => inPop.find((c) => c.name === name))
-      .find((c): c is ConcentratorCandidate => c !== undefined && c.reachable && !c.drain);
+      .find((c): c is ConcentratorCandidate => c?.reachable === true && !c.drain);
     const pool = sticky && !open.includes(sticky) ? [...open, sticky] : open;
     if (pool.length === 0) continue;
     const total = pool.reduce((n, c) => n + c.peers, 0);
