@@ -117,3 +117,34 @@ export const batctl = {
   hopPenalty: (bat: string, penalty: number) => ["batctl", "meshif", bat, "hop_penalty", String(penalty)],
   fragmentation: (bat: string) => ["batctl", "meshif", bat, "fragmentation"],
 };
+
+/**
+ * Parker (routed nodes): one WireGuard interface, peers with their ranges as allowed-ips,
+ * one route per range. `ip` infers the family of each route from its prefix, so IPv4 and
+ * IPv6 ranges share one batch.
+ */
+export const parker = {
+  setPeers: (dev: string, peers: ReadonlyArray<{ key: string; allowedIps: readonly string[] }>) => [
+    "wg",
+    "set",
+    dev,
+    ...peers.flatMap((p) => ["peer", p.key, "allowed-ips", p.allowedIps.join(",")]),
+  ],
+  setPeer: (dev: string, key: string, allowedIps: readonly string[]) => [
+    "wg",
+    "set",
+    dev,
+    "peer",
+    key,
+    "allowed-ips",
+    allowedIps.join(","),
+  ],
+  batch: () => ["ip", "-force", "-batch", "-"],
+  routeReplaceLine: (prefix: string, dev: string) => `route replace ${prefix} dev ${dev}`,
+  routeDelLine: (prefix: string, dev: string) => `route del ${prefix} dev ${dev}`,
+  routeReplace: (prefix: string, dev: string) => ["ip", "route", "replace", prefix, "dev", dev],
+  routeDel: (prefix: string, dev: string) => ["ip", "route", "del", prefix, "dev", dev],
+  routeShow: (family: 4 | 6, dev: string) => ["ip", `-${family}`, "-j", "route", "show", "dev", dev],
+  /** The concentrator's IPv4 next hop for nodes (`address4`); `address6` is its link-local. */
+  addr4Replace: (dev: string, address: string) => ["ip", "-4", "addr", "replace", `${address}/32`, "dev", dev],
+};

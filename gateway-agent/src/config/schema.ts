@@ -10,6 +10,7 @@ import {
   vniFromDomainSeed,
   vniSchema,
 } from "@wgkex-edge/shared";
+import { parseAddress, parsePrefix } from "@wgkex-edge/shared/parker";
 import { z } from "zod";
 
 const missing = (what: string) => (issue: { input?: unknown; code?: string }) =>
@@ -62,8 +63,29 @@ export const batmanSchema = z
   })
   .prefault({});
 
+const prefixText = z.string().superRefine((text, ctx) => {
+  const parsed = parsePrefix(text);
+  if (!parsed.ok) ctx.addIssue({ code: "custom", message: parsed.reason });
+});
+
+/** Parker (routed nodes): what this concentrator routes and the next hops it gives nodes. */
+export const parkerDomainSchema = z.strictObject({
+  /** The prefixes node ranges may come from (the edge's parker.ipv6/ipv4 pools); others are refused. */
+  pools: z.array(prefixText).min(1, { message: "list the edge's Parker pools, e.g. [2001:db8:100::/48, 10.0.0.0/16]" }),
+  /** This concentrator's IPv4 on its Parker interface: the nodes' IPv4 next hop (address4). */
+  address4: z.string().refine((a) => parseAddress(a)?.family === 4, { message: "must be an IPv4 address" }),
+  /** Its IPv6 link-local address there: the nodes' IPv6 next hop (address6). */
+  address6: z
+    .string()
+    .regex(/^fe80::[0-9a-f:]+$/, { message: "must be a link-local address in canonical form, e.g. fe80::1" })
+    .default("fe80::1"),
+});
+
 export const domainSchema = z
   .strictObject({
+    /** `batman`: WireGuard + VXLAN + batman-adv (wgkex). `parker`: routed nodes, WireGuard only. */
+    mode: z.enum(["batman", "parker"], { message: 'must be "batman" or "parker"' }).default("batman"),
+    parker: parkerDomainSchema.optional(),
     listen_port: port("the WireGuard UDP port of this domain, e.g. 40011"),
     private_key_file: absPath("file with this gateway's WireGuard private key for the domain (`wg genkey`)"),
     domain_seed: domainSeedSchema.optional(),
@@ -78,6 +100,15 @@ export const domainSchema = z
     static_peers: z.array(staticPeerSchema).default([]),
   })
   .superRefine((d, ctx) => {
+    if (d.mode === "parker") {
+      if (d.parker === undefined) {
+        ctx.addIssue({ code: "custom", path: ["parker"], message: "is required with mode: parker (pools, address4)" });
+      }
+      return;
+    }
+    if (d.parker !== undefined) {
+      ctx.addIssue({ code: "custom", path: ["parker"], message: "only with mode: parker" });
+    }
     if (d.domain_seed === undefined && d.vni === undefined) {
       ctx.addIssue({
         code: "custom",
@@ -228,7 +259,8 @@ export function resolveConfig(raw: RawConfig): AgentConfig {
       ...d,
       name,
       interfaces: interfacesForSuffix(suffix),
-      vniResolved: d.vni ?? vniFromDomainSeed(d.domain_seed!, d.variant),
+      // Parker domains have no VXLAN.
+      vniResolved: d.mode === "parker" ? 0 : (d.vni ?? vniFromDomainSeed(d.domain_seed!, d.variant)),
     };
   });
   return { ...raw, domains };

@@ -1,12 +1,10 @@
 import { type AddressVariant, isPublicKey, linkLocal } from "@wgkex-edge/shared";
 import { bridge, ip, wg } from "../commands/builders.ts";
-import type { CommandResult, CommandRunner } from "../commands/runner.ts";
-import { chunk, isBenignAddError, isBenignRemoveError, parseBatchErrors } from "./batch.ts";
+import type { CommandRunner } from "../commands/runner.ts";
+import type { Failure } from "./batch.ts";
+import { batchWithRetry, isBenignAddError, isBenignRemoveError, wgInChunks } from "./batch.ts";
 
-export interface Failure {
-  readonly public_key: string;
-  readonly reason: string;
-}
+export type { Failure } from "./batch.ts";
 
 export interface PeerTarget {
   readonly wireguard: string;
@@ -57,8 +55,6 @@ export function planPeers(
 }
 
 type Step = "addRoute" | "delRoute" | "addFdb" | "delFdb";
-
-const reasonOf = (r: CommandResult) => (r.stderr.trim() || r.stdout.trim() || `exit ${r.code}`).slice(0, 400);
 
 /**
  * Installs and removes node peers on one domain's interfaces with a handful of processes:
@@ -181,8 +177,7 @@ export class PeerProgrammer {
     );
   }
 
-  /** `wg` in chunks (argv length); a failed chunk is retried key by key. */
-  async #wgChunks<T extends { key: string }>(
+  #wgChunks<T extends { key: string }>(
     items: T[],
     size: number,
     many: (part: T[]) => string[],
@@ -190,28 +185,18 @@ export class PeerProgrammer {
     benign: (message: string) => boolean,
     failed: Failure[],
   ): Promise<T[]> {
-    const ok: T[] = [];
-    for (const part of chunk(items, size)) {
-      const r = await this.#runner.run(many(part));
-      if (r.code === 0) {
-        ok.push(...part);
-        continue;
-      }
-      this.#hooks.onCommandFailure?.("wg");
-      for (const item of part) {
-        const single = await this.#runner.run(one(item));
-        if (single.code === 0 || benign(single.stderr)) ok.push(item);
-        else {
-          this.#hooks.onCommandFailure?.("wg");
-          failed.push({ public_key: item.key, reason: `wg: ${reasonOf(single)}` });
-        }
-      }
-    }
-    return ok;
+    return wgInChunks(this.#runner, {
+      items,
+      size,
+      many,
+      one,
+      benign,
+      failed,
+      onFailure: this.#hooks.onCommandFailure,
+    });
   }
 
-  /** One batch process; on failure, the failed lines (or all, if unknown) are retried one by one. */
-  async #batch<T extends { key: string }>(
+  #batch<T extends { key: string }>(
     command: string,
     items: T[],
     argv: string[],
@@ -220,32 +205,15 @@ export class PeerProgrammer {
     benign: (message: string) => boolean,
     failed: Failure[],
   ): Promise<T[]> {
-    if (items.length === 0) return [];
-    const r = await this.#runner.run(argv, { stdin: `${items.map(line).join("\n")}\n` });
-    if (r.code === 0) return items;
-    const errors = parseBatchErrors(r.stderr);
-    const retry = new Set<number>();
-    if (errors.size === 0) {
-      for (let i = 0; i < items.length; i++) retry.add(i);
-    } else {
-      for (const [lineNo, message] of errors) if (!benign(message)) retry.add(lineNo - 1);
-    }
-    if (retry.size === 0) return items;
-    this.#hooks.onCommandFailure?.(command);
-    const ok: T[] = [];
-    for (let i = 0; i < items.length; i++) {
-      const item = items[i]!;
-      if (!retry.has(i)) {
-        ok.push(item);
-        continue;
-      }
-      const s = await this.#runner.run(single(item));
-      if (s.code === 0 || benign(s.stderr)) ok.push(item);
-      else {
-        this.#hooks.onCommandFailure?.(command);
-        failed.push({ public_key: item.key, reason: `${command}: ${reasonOf(s)}` });
-      }
-    }
-    return ok;
+    return batchWithRetry(this.#runner, {
+      command,
+      items,
+      argv,
+      line,
+      single,
+      benign,
+      failed,
+      onFailure: this.#hooks.onCommandFailure,
+    });
   }
 }

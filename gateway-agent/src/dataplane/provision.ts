@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { linkLocal, stableMac } from "@wgkex-edge/shared";
-import { batctl, ip, VXLAN_PORT, wg } from "../commands/builders.ts";
+import { batctl, ip, parker, VXLAN_PORT, wg } from "../commands/builders.ts";
 import { type CommandRunner, mustRun } from "../commands/runner.ts";
 import type { AgentConfig, DomainConfig } from "../config/schema.ts";
 import { publicKeyFromPrivate } from "../keys.ts";
@@ -114,7 +114,8 @@ export function ownIdentity(domain: DomainConfig, readFile: (path: string) => st
 
 /**
  * Create or repair one domain's interfaces; safe to run again and again. Touches only
- * wg-/vx-/bat-/br-<suffix> of this domain.
+ * wg-/vx-/bat-/br-<suffix> of this domain. A Parker domain has the WireGuard interface
+ * only, with the concentrator's next-hop addresses on it.
  */
 export async function provisionDomain(
   runner: CommandRunner,
@@ -125,7 +126,10 @@ export async function provisionDomain(
 ): Promise<ProvisionResult> {
   const { logger } = options;
   const { wireguard: wgIf, vxlan: vxIf, batman: batIf, bridge: brIf } = domain.interfaces;
-  const { publicKey, address } = ownIdentity(domain, options.readFile);
+  const identity = ownIdentity(domain, options.readFile);
+  const { publicKey } = identity;
+  // Parker: the nodes' IPv6 next hop is configured (fe80::1), not derived from the key.
+  const address = domain.parker?.address6 ?? identity.address;
   const problems: string[] = [];
   let created = false;
 
@@ -197,6 +201,10 @@ export async function provisionDomain(
   if (!hasAddress) await mustRun(runner, ip.addrReplace(wgIf, address));
   if (!(adopted?.up && adopted.mtu === domain.mtu)) await mustRun(runner, ip.mtuUp(wgIf, domain.mtu));
   const withoutPeers = created || (await hasNoNodePeers(runner, wgIf, domain));
+  if (domain.parker !== undefined) {
+    await mustRun(runner, parker.addr4Replace(wgIf, domain.parker.address4));
+    return { created, withoutPeers, publicKey, address, problems };
+  }
 
   // VXLAN over WireGuard.
   const vx = await linkInfo(runner, vxIf);

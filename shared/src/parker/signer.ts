@@ -20,11 +20,11 @@ const PKCS8_ED25519_PREFIX = new Uint8Array([
 const ED25519 = { name: "Ed25519" } as const;
 const encoder = new TextEncoder();
 
-async function importSeed(seed: Uint8Array): Promise<{ key: CryptoKey; publicKey: Uint8Array }> {
+async function importSeed(seed: Uint8Array) {
   const key = await crypto.subtle.importKey("pkcs8", concatBytes(PKCS8_ED25519_PREFIX, seed), ED25519, true, ["sign"]);
   // The JWK of a private OKP key carries its public half; this is how the seed's public
   // key is derived without a second curve implementation.
-  const jwk = (await crypto.subtle.exportKey("jwk", key)) as JsonWebKey;
+  const jwk = (await crypto.subtle.exportKey("jwk", key)) as { x?: string };
   const publicKey = jwk.x === undefined ? undefined : fromBase64(base64UrlToStd(jwk.x));
   if (publicKey?.length !== 32) throw new SigningKeyError("the runtime could not derive the Ed25519 public key");
   return { key, publicKey };
