@@ -175,7 +175,7 @@ describe("Parker IPAM in the domain's object", () => {
       parkerConfig({ limits: { max_unconfirmed_percent: 2, new_per_hour: 1000 } }),
       (service, hooks, store) => {
         const keys = Array.from({ length: 5 }, () => freshKey());
-        keys.forEach((k, i) => expect(ask(service, k, `s${i}`).kind).toBe("config"));
+        for (const [i, k] of keys.entries()) expect(ask(service, k, `s${i}`).kind).toBe("config");
         expect(ask(service, freshKey(), "s9")).toMatchObject({ reason: "unconfirmed-limit" });
         expect(service.confirm([keys[0]!, keys[1]!], T0 + 60_000)).toBe(2);
         expect(ask(service, freshKey(), "s10").kind).toBe("config");
