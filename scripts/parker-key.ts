@@ -23,7 +23,7 @@ import {
   publicKeyOfSecret,
   SigningKeyError,
   usignVerify,
-} from "../shared/src/parker/index.ts";
+} from "@wgkex-edge/shared/parker";
 
 const { positionals, values } = parseArgs({
   allowPositionals: true,

@@ -13,7 +13,7 @@ import {
   parsePrefix,
   subnet,
 } from "../src/parker/index.ts";
-import vectors from "./fixtures/parker-vectors.json" with { type: "json" };
+import vectors from "../testing/parker-vectors.json" with { type: "json" };
 
 const prefix = (text: string): Prefix => {
   const parsed = parsePrefix(text);

@@ -16,7 +16,7 @@ import {
   usignVerify,
 } from "../src/parker/index.ts";
 import { splitResponse } from "../testing/parker-node.ts";
-import vectors from "./fixtures/parker-vectors.json" with { type: "json" };
+import vectors from "../testing/parker-vectors.json" with { type: "json" };
 
 const prefix = (text: string): Prefix => {
   const parsed = parsePrefix(text);

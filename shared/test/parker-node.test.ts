@@ -9,7 +9,7 @@ import {
   signedBody,
 } from "../src/parker/index.ts";
 import { ParkerNode, type ParkerNodeOptions } from "../testing/parker-node.ts";
-import vectors from "./fixtures/parker-vectors.json" with { type: "json" };
+import vectors from "../testing/parker-vectors.json" with { type: "json" };
 
 /**
  * The test node against a hand-written server: what it accepts, what it refuses and what

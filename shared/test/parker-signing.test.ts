@@ -12,7 +12,7 @@ import {
   toBase64,
   toHex,
 } from "../src/parker/index.ts";
-import vectors from "./fixtures/parker-vectors.json" with { type: "json" };
+import vectors from "../testing/parker-vectors.json" with { type: "json" };
 
 const { key, ok_message: ok } = vectors;
 const keynum = new TextEncoder().encode(key.keynum);

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { createParkerSigner, signedBody } from "@wgkex-edge/shared/parker";
 import { afterAll, describe, expect, it } from "vitest";
-import vectors from "../../shared/test/fixtures/parker-vectors.json" with { type: "json" };
+import vectors from "@wgkex-edge/shared/testing/parker-vectors.json" with { type: "json" };
 import { executable, missingPrerequisite } from "../support/require-tool.ts";
 
 /**
