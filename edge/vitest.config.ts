@@ -1,6 +1,6 @@
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineProject } from "vitest/config";
-import { ADMIN_TOKEN, GATEWAY_TOKENS } from "./test/secrets.ts";
+import { ADMIN_TOKEN, GATEWAY_TOKENS, PARKER_SIGNING_KEY } from "./test/secrets.ts";
 
 // The edge in workerd, with the test-only wrangler config beside the tests.
 export default defineProject({
@@ -8,7 +8,7 @@ export default defineProject({
     cloudflareTest({
       wrangler: { configPath: "./test/wrangler.test.toml" },
       miniflare: {
-        bindings: { GATEWAY_TOKENS: JSON.stringify(GATEWAY_TOKENS), ADMIN_TOKEN },
+        bindings: { GATEWAY_TOKENS: JSON.stringify(GATEWAY_TOKENS), ADMIN_TOKEN, PARKER_SIGNING_KEY },
       },
     }),
   ],

@@ -11,6 +11,8 @@ export interface Env extends ConfigBinding {
   GATEWAY_TOKENS?: string;
   /** Secret: bearer token of the admin API, /metrics and the full status. */
   ADMIN_TOKEN?: string;
+  /** Secret: the Parker signing key (signify/usign secret key, or a raw Ed25519 seed); docs/parker.md. */
+  PARKER_SIGNING_KEY?: string;
   DOMAIN_REGISTRY: DurableObjectNamespace<DomainRegistry>;
   /** Counts of rejections the Worker answers itself. */
   EDGE_STATS: DurableObjectNamespace<EdgeStats>;

@@ -7,6 +7,7 @@ import { INTERNAL_ERROR, internalServerError, notFound, wgkexError } from "./htt
 import { admin } from "./routes/admin.ts";
 import { gatewaySocket } from "./routes/gateway-socket.ts";
 import { NODE_API_PATHS, nodeApi } from "./routes/node-api.ts";
+import { parkerApi } from "./routes/parker.ts";
 import { receipts } from "./routes/receipts.ts";
 import { status } from "./routes/status.ts";
 
@@ -16,6 +17,7 @@ export { EdgeStats } from "./stats/edge-stats.ts";
 const app = new Hono<EdgeEnv>();
 
 app.route("/", nodeApi);
+app.route("/", parkerApi);
 app.route("/", receipts);
 app.route("/", gatewaySocket);
 app.route("/", admin);

@@ -20,6 +20,7 @@ const gwRow = (name: string, fields: Partial<GatewayRow> = {}): GatewayRow => ({
   connected_at: null,
   disconnected_at: null,
   drain: 0,
+  address4: null,
   ...fields,
 });
 

@@ -3,7 +3,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { type ParkerConfig, parkerSchema } from "../src/config/parker.ts";
 import { type ConcentratorState, type ParkerHooks, ParkerService } from "../src/parker/parker-service.ts";
-import { PARKER_MIGRATION_SQL, ParkerStore } from "../src/parker/parker-store.ts";
+import { ParkerStore } from "../src/parker/parker-store.ts";
 import { freshKey } from "./helpers.ts";
 
 /**
@@ -52,9 +52,12 @@ class Recorder implements ParkerHooks {
   published: Array<{ key: string; concentrators: readonly string[]; routes: readonly string[] }> = [];
   withdrawn: string[] = [];
   counts = new Map<string, number>();
+  denied = new Set<string>();
+  isDenied = (key: string) => this.denied.has(key);
   concentrators = () => this.states;
   publish = (key: string, concentrators: readonly string[], routes: readonly string[]) => {
     this.published.push({ key, concentrators, routes });
+    return Promise.resolve();
   };
   withdraw = (key: string) => {
     this.withdrawn.push(key);
@@ -66,14 +69,13 @@ class Recorder implements ParkerHooks {
 }
 
 let objects = 0;
-/** A fresh object with Parker's tables, and a service over it. */
+/** A fresh object (its migrations create Parker's tables), and a service over it. */
 async function withService<T>(
   config: ParkerConfig,
-  body: (service: ParkerService, hooks: Recorder, store: ParkerStore) => T,
+  body: (service: ParkerService, hooks: Recorder, store: ParkerStore) => Promise<T>,
 ): Promise<T> {
   const stub = env.DOMAIN_REGISTRY.getByName(`ffbs_ipam_test_${++objects}`);
   return runInDurableObject(stub, (_obj, state) => {
-    state.storage.sql.exec(PARKER_MIGRATION_SQL);
     const store = new ParkerStore(state.storage.sql);
     const hooks = new Recorder();
     return body(new ParkerService(store, config, hooks, () => 0), hooks, store);
@@ -91,10 +93,10 @@ const ask = (
 
 describe("Parker IPAM in the domain's object", () => {
   it("gives each key a stable allocation at the lowest free index, and a complete answer", async () => {
-    await withService(parkerConfig(), (service, hooks) => {
+    await withService(parkerConfig(), async (service, hooks) => {
       const a = freshKey();
       const b = freshKey();
-      const first = ask(service, a);
+      const first = await ask(service, a);
       expect(first).toMatchObject({
         kind: "config",
         answer: {
@@ -114,8 +116,8 @@ describe("Parker IPAM in the domain's object", () => {
           ],
         },
       });
-      expect(ask(service, b)).toMatchObject({ answer: { id: 2 } });
-      expect(ask(service, a, "203.0.113.9", T0 + HOUR)).toMatchObject({
+      expect(await ask(service, b)).toMatchObject({ answer: { id: 2 } });
+      expect(await ask(service, a, "203.0.113.9", T0 + HOUR)).toMatchObject({
         answer: { id: 1, range6: "2001:db8:100:1::/64" },
       });
       expect(hooks.published.at(-1)).toEqual({
@@ -127,8 +129,8 @@ describe("Parker IPAM in the domain's object", () => {
   });
 
   it("sends IPv4 endpoints to DS-Lite nodes, with the smaller MTU", async () => {
-    await withService(parkerConfig(), (service) => {
-      const decision = ask(service, freshKey(), "x", T0, 1436);
+    await withService(parkerConfig(), async (service) => {
+      const decision = await ask(service, freshKey(), "x", T0, 1436);
       expect(decision).toMatchObject({
         answer: { mtu: 1356, concentrators: [{ endpoint: "198.51.100.1:51820" }, { endpoint: "198.51.100.2:51820" }] },
       });
@@ -136,9 +138,9 @@ describe("Parker IPAM in the domain's object", () => {
   });
 
   it("answers 'come back later' and allocates nothing while no concentrator is up", async () => {
-    await withService(parkerConfig(), (service, hooks, store) => {
+    await withService(parkerConfig(), async (service, hooks, store) => {
       hooks.states = hooks.states.map((s) => ({ ...s, online: false, reachable: false }));
-      expect(ask(service, freshKey())).toEqual({
+      expect(await ask(service, freshKey())).toEqual({
         kind: "retry",
         reason: "no-concentrator",
         nonce: "n",
@@ -151,21 +153,21 @@ describe("Parker IPAM in the domain's object", () => {
   });
 
   it("limits new allocations per source; known keys are never limited", async () => {
-    await withService(parkerConfig(), (service) => {
+    await withService(parkerConfig(), async (service) => {
       const known = freshKey();
-      expect(ask(service, known, "198.51.100.1").kind).toBe("config");
-      for (let i = 0; i < 4; i++) expect(ask(service, freshKey(), "198.51.100.1").kind).toBe("config");
-      expect(ask(service, freshKey(), "198.51.100.1")).toMatchObject({ kind: "retry", reason: "source-limit" });
-      expect(ask(service, known, "198.51.100.1").kind).toBe("config");
-      expect(ask(service, freshKey(), "198.51.100.1", T0 + HOUR + 1).kind).toBe("config");
+      expect((await ask(service, known, "198.51.100.1")).kind).toBe("config");
+      for (let i = 0; i < 4; i++) expect((await ask(service, freshKey(), "198.51.100.1")).kind).toBe("config");
+      expect(await ask(service, freshKey(), "198.51.100.1")).toMatchObject({ kind: "retry", reason: "source-limit" });
+      expect((await ask(service, known, "198.51.100.1")).kind).toBe("config");
+      expect((await ask(service, freshKey(), "198.51.100.1", T0 + HOUR + 1)).kind).toBe("config");
     });
   });
 
   it("limits new allocations per hour over all sources", async () => {
-    await withService(parkerConfig({ limits: { new_per_hour: 3 } }), (service) => {
-      for (let i = 0; i < 3; i++) expect(ask(service, freshKey(), `s${i}`).kind).toBe("config");
-      expect(ask(service, freshKey(), "s9")).toMatchObject({ reason: "rate-limit" });
-      expect(ask(service, freshKey(), "s9", T0 + HOUR + 1).kind).toBe("config");
+    await withService(parkerConfig({ limits: { new_per_hour: 3 } }), async (service) => {
+      for (let i = 0; i < 3; i++) expect((await ask(service, freshKey(), `s${i}`)).kind).toBe("config");
+      expect(await ask(service, freshKey(), "s9")).toMatchObject({ reason: "rate-limit" });
+      expect((await ask(service, freshKey(), "s9", T0 + HOUR + 1)).kind).toBe("config");
     });
   });
 
@@ -173,27 +175,27 @@ describe("Parker IPAM in the domain's object", () => {
     // 255 slots, 2 % unconfirmed = 5.
     await withService(
       parkerConfig({ limits: { max_unconfirmed_percent: 2, new_per_hour: 1000 } }),
-      (service, hooks, store) => {
+      async (service, hooks, store) => {
         const keys = Array.from({ length: 5 }, () => freshKey());
-        for (const [i, k] of keys.entries()) expect(ask(service, k, `s${i}`).kind).toBe("config");
-        expect(ask(service, freshKey(), "s9")).toMatchObject({ reason: "unconfirmed-limit" });
+        for (const [i, k] of keys.entries()) expect((await ask(service, k, `s${i}`)).kind).toBe("config");
+        expect(await ask(service, freshKey(), "s9")).toMatchObject({ reason: "unconfirmed-limit" });
         expect(service.confirm([keys[0]!, keys[1]!], T0 + 60_000)).toBe(2);
-        expect(ask(service, freshKey(), "s10").kind).toBe("config");
+        expect((await ask(service, freshKey(), "s10")).kind).toBe("config");
         // After 2 h the unconfirmed ones go; the confirmed two stay.
         expect(service.expire(T0 + 2 * HOUR + 1)).toBe(4);
         expect(hooks.withdrawn).toHaveLength(4);
         expect(store.usage()).toEqual({ used: 2, unconfirmed: 0 });
-        expect(ask(service, keys[0]!, "s0", T0 + 3 * HOUR)).toMatchObject({ answer: { id: 1 } });
+        expect(await ask(service, keys[0]!, "s0", T0 + 3 * HOUR)).toMatchObject({ answer: { id: 1 } });
         // Freed indexes are handed out again, lowest first.
-        expect(ask(service, freshKey(), "s11", T0 + 3 * HOUR)).toMatchObject({ answer: { id: 3 } });
+        expect(await ask(service, freshKey(), "s11", T0 + 3 * HOUR)).toMatchObject({ answer: { id: 3 } });
       },
     );
   });
 
   it("frees an allocation whose node had no handshake for idle_days", async () => {
-    await withService(parkerConfig({ expiry: { idle_days: 1 } }), (service, hooks) => {
+    await withService(parkerConfig({ expiry: { idle_days: 1 } }), async (service, hooks) => {
       const key = freshKey();
-      ask(service, key);
+      await ask(service, key);
       service.confirm([key], T0 + 60_000);
       expect(service.expire(T0 + 23 * HOUR)).toBe(0);
       service.confirm([key], T0 + 20 * HOUR);
@@ -210,10 +212,10 @@ describe("Parker IPAM in the domain's object", () => {
       limits: { max_unconfirmed_percent: 100 },
       pool_alarm_percent: 60,
     });
-    await withService(tiny, (service) => {
+    await withService(tiny, async (service) => {
       expect(service.pool()).toEqual({ capacity: 3, used: 0, unconfirmed: 0, used_percent: 0, alarm: false });
-      for (let i = 0; i < 3; i++) expect(ask(service, freshKey(), `s${i}`).kind).toBe("config");
-      expect(ask(service, freshKey(), "s9")).toMatchObject({ kind: "retry", reason: "pool-full", retry: 3600 });
+      for (let i = 0; i < 3; i++) expect((await ask(service, freshKey(), `s${i}`)).kind).toBe("config");
+      expect(await ask(service, freshKey(), "s9")).toMatchObject({ kind: "retry", reason: "pool-full", retry: 3600 });
       expect(service.pool()).toMatchObject({ used: 3, used_percent: 100, alarm: true });
     });
   });
@@ -225,9 +227,9 @@ describe("Parker IPAM in the domain's object", () => {
       ipv6: { pool: "2001:db8:ed0::/56", length: 63 },
       ipv4: { shared: "10.80.96.0/22" },
     });
-    await withService(xlat, (service) => {
+    await withService(xlat, async (service) => {
       const key = freshKey();
-      expect(ask(service, key)).toMatchObject({
+      expect(await ask(service, key)).toMatchObject({
         answer: {
           id: key,
           range6: "2001:db8:ed0:2::/64",

@@ -14,6 +14,7 @@ const row = (fields: Partial<RegistrationRow> = {}): RegistrationRow => ({
   live_at: null,
   removed_at: null,
   removed_reason: null,
+  allowed_ips: null,
   ...fields,
 });
 const states = (r: ReturnType<typeof buildReceipt>) => Object.fromEntries(r.gateways.map((g) => [g.name, g.state]));

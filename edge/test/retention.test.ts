@@ -38,7 +38,7 @@ describe("retention (24 h in the test config)", () => {
     // Retention ends right at the live report: the idle key expired, the live one did not.
     const stub = env.DOMAIN_REGISTRY.getByName(DOMAIN);
     const swept = await stub.sweep(liveAt + 24 * HOUR);
-    expect(swept).toEqual({ removed: 1, purged: 0 });
+    expect(swept).toEqual({ removed: 1, purged: 0, expired: 0 });
     await gw.waitForKey(idle, "remove");
     expect(gw.entries().some((e) => e.public_key === live && e.op === "remove")).toBe(false);
 
@@ -96,6 +96,6 @@ describe("retention (24 h in the test config)", () => {
     const rows = await runInDurableObject(stub, (_obj: DomainRegistry, state) =>
       state.storage.sql.exec<{ version: number; name: string }>("SELECT version, name FROM migrations").toArray(),
     );
-    expect(rows.map((r) => r.version)).toEqual([1, 2]);
+    expect(rows.map((r) => r.version)).toEqual([1, 2, 3]);
   });
 });

@@ -12,6 +12,13 @@ export const PROTOCOL_VERSION = 1;
 /** Largest number of entries one frame may carry; the edge pages replays with it. */
 export const MAX_ENTRIES_PER_FRAME = 1000;
 
+/** How a domain's nodes attach to its gateways (docs/parker.md for `parker`). */
+export const DATAPLANES = ["batman", "parker"] as const;
+export type Dataplane = (typeof DATAPLANES)[number];
+
+/** Ranges one Parker node may have: its IPv6 allocation and its IPv4 range, with room to spare. */
+export const MAX_RANGES_PER_NODE = 4;
+
 /** Sequence numbers are SQLite integers handed out by the domain's object, starting at 1. */
 const seq = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 const gatewayName = z.string().regex(/^[a-z0-9][a-z0-9-]{0,31}$/, {
@@ -52,6 +59,11 @@ export const interfaceFrame = z.strictObject({
   address: z.string().min(1).max(253),
   /** The gateway's link-local address on its WireGuard interface, without prefix length. */
   link_address: z.string().regex(/^fe80::[0-9a-f:]+$/),
+  /** Parker domains: the concentrator's IPv4 on that interface (the nodes' IPv4 next hop). */
+  address4: z
+    .string()
+    .regex(/^\d{1,3}(\.\d{1,3}){3}$/)
+    .optional(),
 });
 
 /** Load report, every 60 s: connected peers (handshake < 3 min) here and across all domains. */
@@ -112,12 +124,22 @@ export const welcomeFrame = z.strictObject({
   /** Highest sequence number at the time of the hello. */
   head: seq,
   variant: addressVariantSchema,
+  /** How the domain's nodes attach: batman-adv over VXLAN (absent) or Parker's routed ranges. */
+  dataplane: z.enum(DATAPLANES).optional(),
 });
+
+/** A node's ranges in a Parker domain (its IPv6 allocation, its IPv4 range): the agent re-validates them. */
+const allowedIps = z
+  .array(z.string().regex(/^[0-9a-fA-F:.]{2,45}\/\d{1,3}$/, { message: "must be a prefix such as 2001:db8::/64" }))
+  .min(1)
+  .max(MAX_RANGES_PER_NODE);
 
 export const peerEntry = z.strictObject({
   seq,
   public_key: publicKeySchema,
   op: z.enum(["add", "remove"]),
+  /** Parker domains, on "add": the node's ranges (peer allowed-ips and routes). */
+  allowed_ips: allowedIps.optional(),
 });
 export type PeerEntry = z.infer<typeof peerEntry>;
 
@@ -135,12 +157,19 @@ export const peersFrame = z.strictObject({
  * gateway should have: the agent removes the peers it manages that were not listed,
  * installs the rest and acknowledges `head`.
  */
-export const snapshotFrame = z.strictObject({
-  type: z.literal("snapshot"),
-  head: seq,
-  keys: z.array(publicKeySchema).max(MAX_ENTRIES_PER_FRAME),
-  done: z.boolean(),
-});
+export const snapshotFrame = z
+  .strictObject({
+    type: z.literal("snapshot"),
+    head: seq,
+    keys: z.array(publicKeySchema).max(MAX_ENTRIES_PER_FRAME),
+    /** Parker domains: each key's ranges, in the order of `keys`. */
+    allowed_ips: z.array(allowedIps).max(MAX_ENTRIES_PER_FRAME).optional(),
+    done: z.boolean(),
+  })
+  .refine((f) => f.allowed_ips === undefined || f.allowed_ips.length === f.keys.length, {
+    message: "allowed_ips must have one entry per key",
+    path: ["allowed_ips"],
+  });
 
 /**
  * A repair signal: nodes registered again although the gateway acknowledged their keys (a

@@ -145,7 +145,11 @@ export class ParkerNode {
 
     const { message, signatureLine } = splitResponse(response.body);
     const pubkeyFile = `untrusted comment: signify public key\n${this.options.configPubkey}\n`;
-    const verdict = await usignVerify(new TextEncoder().encode(message), `\n${signatureLine}`, pubkeyFile);
+    const verdict = await usignVerify(
+      Uint8Array.from(new TextEncoder().encode(message)),
+      `\n${signatureLine}`,
+      pubkeyFile,
+    );
     if (!verdict.ok) return fail("signature", verdict.reason);
 
     let config: ParkerConfig;

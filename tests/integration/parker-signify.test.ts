@@ -3,8 +3,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { createParkerSigner, signedBody } from "@wgkex-edge/shared/parker";
-import { afterAll, describe, expect, it } from "vitest";
 import vectors from "@wgkex-edge/shared/testing/parker-vectors.json" with { type: "json" };
+import { afterAll, describe, expect, it } from "vitest";
 import { executable, missingPrerequisite } from "../support/require-tool.ts";
 
 /**

@@ -96,6 +96,8 @@ export const parkerSchema = z.strictObject({
   sticky_tolerance_percent: z.number().min(0).max(1000).default(10),
   /** A concentrator whose socket dropped keeps its nodes this long (agents reconnect). */
   offline_grace_s: seconds.default(600),
+  /** A node's request pushes its key and ranges to its concentrators again after this long (0: every request). */
+  repush_s: z.number().int().min(0).max(86_400).default(600),
   limits: parkerLimitsSchema.default(parkerLimitsSchema.parse({})),
   expiry: parkerExpirySchema.default(parkerExpirySchema.parse({})),
   /** The status page and /metrics raise the pool alarm above this share in use. */

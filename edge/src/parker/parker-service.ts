@@ -26,11 +26,13 @@ export type ConcentratorState = ConcentratorCandidate & { readonly view: Concent
 
 /** What the service needs from the domain's object; the object owns sockets and the log. */
 export interface ParkerHooks {
+  /** On the domain's deny list (admin API): answered "later", never configured. */
+  isDenied(publicKey: string, now: number): boolean;
   concentrators(now: number): ConcentratorState[];
-  /** Desired state of a node on the gateways: these concentrators with these routes. */
-  publish(publicKey: string, concentrators: readonly string[], routes: readonly string[]): void;
+  /** Desired state of a node on the gateways: these concentrators with these routes; resolves once durable. */
+  publish(publicKey: string, concentrators: readonly string[], routes: readonly string[], now: number): Promise<void>;
   /** The node is gone: remove it from every gateway. */
-  withdraw(publicKey: string, reason: string): void;
+  withdraw(publicKey: string, reason: string, now: number): void;
   shiftLoad(shift: Map<string, number>): void;
   count(kind: string): void;
 }
@@ -47,7 +49,7 @@ export type ParkerDecision =
   | { readonly kind: "config"; readonly answer: NodeConfigAnswer }
   | {
       readonly kind: "retry";
-      readonly reason: Refusal | "no-concentrator";
+      readonly reason: Refusal | "no-concentrator" | "denied";
       readonly nonce: string;
       readonly time: number;
       readonly retry: number;
@@ -68,7 +70,8 @@ const HANDSHAKE_INTERVAL_MS = 10 * 60_000;
 /**
  * One Parker request, decided synchronously inside the domain's object: allocation,
  * concentrator choice and the publication to the gateways happen with no await in
- * between, so the IPAM is atomic without locks. Signing happens in the Worker.
+ * between, so the IPAM is atomic without locks; the answer then waits for the publication
+ * to be durable ("200" means stored). Signing happens in the Worker.
  */
 export class ParkerService {
   private readonly store: ParkerStore;
@@ -87,8 +90,10 @@ export class ParkerService {
     this.random = random;
   }
 
-  handle(query: ParkerQuery): ParkerDecision {
+  async handle(query: ParkerQuery): Promise<ParkerDecision> {
     const { request, now } = query;
+    // The admin's deny already removed the key from the gateways; the node just waits.
+    if (this.hooks.isDenied(request.publicKey, now)) return this.retry(query, "denied");
     const existing = this.store.allocation(request.publicKey);
     const previous = concentratorList(existing);
     const states = this.hooks.concentrators(now);
@@ -112,7 +117,7 @@ export class ParkerService {
       this.store.touch(request.publicKey, now, joined);
     }
     const addresses = addressesFor(this.layout, row.idx);
-    this.hooks.publish(request.publicKey, names, addresses.routes);
+    const stored = this.hooks.publish(request.publicKey, names, addresses.routes, now);
     this.hooks.shiftLoad(loadShift(previous, names));
     this.hooks.count(
       existing === undefined ? "parker_new" : joined === existing.concentrators ? "parker_repeated" : "parker_moved",
@@ -120,6 +125,7 @@ export class ParkerService {
 
     const family = endpointFamily(query.clientAddress, request.v6mtu, this.transport());
     const views = new Map(states.map((s) => [s.name, s.view]));
+    await stored;
     return {
       kind: "config",
       answer: configAnswer({
@@ -162,7 +168,7 @@ export class ParkerService {
     return row;
   }
 
-  private retry(query: ParkerQuery, reason: Refusal | "no-concentrator"): ParkerDecision {
+  private retry(query: ParkerQuery, reason: Refusal | "no-concentrator" | "denied"): ParkerDecision {
     this.hooks.count(`parker_${reason.replaceAll("-", "_")}`);
     return {
       kind: "retry",
@@ -192,7 +198,7 @@ export class ParkerService {
       const reason = expiryReason(row, now, rules);
       if (reason === undefined) continue;
       this.store.release(row.public_key);
-      this.hooks.withdraw(row.public_key, reason);
+      this.hooks.withdraw(row.public_key, reason, now);
       this.hooks.shiftLoad(loadShift(concentratorList(row), []));
       this.hooks.count("parker_expired");
     }

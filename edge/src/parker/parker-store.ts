@@ -1,3 +1,4 @@
+import { rows } from "../storage/sql.ts";
 import type { AdmissionCounts, AllocationRow } from "./ipam.ts";
 
 /**
@@ -21,8 +22,6 @@ export const PARKER_MIGRATION_SQL = `
   CREATE INDEX parker_allocations_handshake ON parker_allocations (handshake_at) WHERE handshake_at IS NOT NULL;
 `;
 
-type Row = Record<string, SqlStorageValue>;
-
 /** Every SQL statement of the IPAM; synchronous, so a decision and its write are atomic. */
 export class ParkerStore {
   private readonly sql: SqlStorage;
@@ -32,7 +31,7 @@ export class ParkerStore {
   }
 
   private all<T>(query: string, ...bindings: unknown[]): T[] {
-    return this.sql.exec<Row>(query, ...bindings).toArray() as unknown as T[];
+    return rows<T>(this.sql, query, ...bindings);
   }
 
   private count(query: string, ...bindings: unknown[]): number {

@@ -1,6 +1,8 @@
 import { DurableObject } from "cloudflare:workers";
 import { type ConfigBinding, loadConfig } from "../config/load.ts";
 import { domainVariant, gatewaysOf } from "../config/schema.ts";
+import { parkerDomain } from "../parker/parker-domain.ts";
+import type { ParkerDecision, ParkerQuery, ParkerService } from "../parker/parker-service.ts";
 import { BufferedCounters, HourlyCounters, hourOf } from "../stats/hourly-counters.ts";
 import type { DomainStatus } from "../stats/status.ts";
 import { migrate } from "../storage/migrate.ts";
@@ -46,6 +48,8 @@ export class DomainRegistry extends DurableObject<ConfigBinding> {
   private readonly counters: BufferedCounters;
   private readonly registrar: Registrar;
   private readonly retention: Retention;
+  /** Set when this is the Parker domain: its IPAM and concentrator choice. */
+  private readonly parker: ParkerService | undefined;
 
   constructor(ctx: DurableObjectState, env: ConfigBinding) {
     super(ctx, env);
@@ -74,14 +78,28 @@ export class DomainRegistry extends DurableObject<ConfigBinding> {
       counters,
       limiter: new RepairLimiter(undefined, now),
     });
+    this.parker = parkerDomain({
+      config,
+      domain,
+      sql,
+      log,
+      events,
+      gateways,
+      counters,
+      denyList: this.denyList,
+      online: () => sockets.online(),
+    });
+    const { parker } = this;
     this.sessions = new GatewaySessions({
       domain,
       variant: domainVariant(config, domain),
+      dataplane: parker ? "parker" : "batman",
       sockets,
       log,
       gateways,
       events,
       repairs,
+      onLive: parker ? (keys, now) => parker.confirm(keys, now) : undefined,
     });
     this.registrar = new Registrar({
       log,
@@ -142,7 +160,14 @@ export class DomainRegistry extends DurableObject<ConfigBinding> {
       hourly: counters.perHour(hour - 23),
       totals: counters.totals(),
       hour,
+      pool: this.parker?.pool(),
     });
+  }
+
+  /** A Parker node's configuration request (the Parker domain only). */
+  parkerConfig(query: ParkerQuery): Promise<ParkerDecision> {
+    if (this.parker === undefined) throw new Error(`${this.domain} is not the Parker domain`);
+    return this.parker.handle(query);
   }
 
   // ------------------------------------------------------------------ admin (RPC)
@@ -193,12 +218,17 @@ export class DomainRegistry extends DurableObject<ConfigBinding> {
 
   override async alarm(): Promise<void> {
     const now = Date.now();
-    this.retention.sweep(now);
+    this.sweep(now);
     await this.ctx.storage.setAlarm(now + this.retention.intervalMs);
   }
 
-  /** One retention sweep as of `now` (the alarm's work; tests pass a time in the future). */
-  sweep(now: number): { removed: number; purged: number } {
-    return this.retention.sweep(now);
+  /** One retention sweep (and Parker's expiry) as of `now` (the alarm's work; tests pass a time in the future). */
+  sweep(now: number): { removed: number; purged: number; expired: number } {
+    let expired = 0;
+    if (this.parker) {
+      for (let page = this.parker.expire(now); page > 0; page = this.parker.expire(now)) expired += page;
+      this.log.commit();
+    }
+    return { ...this.retention.sweep(now), expired };
   }
 }

@@ -1,3 +1,4 @@
+import { PARKER_MIGRATION_SQL } from "../parker/parker-store.ts";
 import type { Migration } from "../storage/migrate.ts";
 
 /**
@@ -54,6 +55,17 @@ export const MIGRATIONS: readonly Migration[] = [
     sql: `
       -- Monotonic totals per kind (Prometheus counters); hourly_stats is pruned, these never are.
       CREATE TABLE counters (kind TEXT PRIMARY KEY, count INTEGER NOT NULL) WITHOUT ROWID;
+    `,
+  },
+  {
+    version: 3,
+    name: "Parker: node ranges in the log, concentrator IPv4, allocations",
+    sql: `
+      -- A Parker node's ranges (comma-separated) travel with its change; null elsewhere.
+      ALTER TABLE registrations ADD COLUMN allowed_ips TEXT;
+      -- A concentrator's IPv4 on its Parker interface, as its agent reports it.
+      ALTER TABLE gateways ADD COLUMN address4 TEXT;
+      ${PARKER_MIGRATION_SQL}
     `,
   },
 ];

@@ -89,7 +89,8 @@ for (const version of [1, 2] as const) {
       throw error;
     }
     const parsed = parseExchange(text, config);
-    if (parsed === undefined) {
+    // The Parker domain's nodes fetch a configuration (GET /config); they never register here.
+    if (parsed === undefined || parsed.domain === config.parker?.domain) {
       noteRejection(c.env, c.executionCtx, "invalid");
       return wgkexError(INTERNAL_ERROR, 400);
     }

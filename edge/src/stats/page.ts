@@ -1,5 +1,5 @@
 import type { EdgeStatus } from "./collect.ts";
-import { REJECTION_KINDS } from "./status.ts";
+import { type DomainStatus, PARKER_KINDS, REJECTION_KINDS } from "./status.ts";
 
 const escapeHtml = (text: string): string =>
   text.replaceAll("&", "&amp;").replaceAll("<", "&lt;").replaceAll(">", "&gt;").replaceAll('"', "&quot;");
@@ -14,11 +14,21 @@ function ago(iso: string | null, now: number): string {
 
 const num = (n: number | null): string => (n === null ? "–" : n.toLocaleString("en-US"));
 
-function rejectionList(counts: Record<string, number>): string {
-  const items = Object.entries(REJECTION_KINDS)
+function countList(counts: Record<string, number>, kinds: Record<string, string>): string {
+  const items = Object.entries(kinds)
     .filter(([kind]) => (counts[kind] ?? 0) > 0)
     .map(([kind, label]) => `<li>${escapeHtml(label)}: <b>${num(counts[kind] ?? 0)}</b></li>`);
   return items.length ? `<ul class="rejections">${items.join("")}</ul>` : `<p class="muted">none</p>`;
+}
+
+/** The Parker domain's pool (with the exhaustion alarm) and its requests. */
+function parkerSection(d: DomainStatus): string {
+  const p = d.parker;
+  if (p === undefined) return "";
+  const alarm = p.alarm ? ` <span class="badge offline" id="parker-pool-alarm">pool alarm</span>` : "";
+  return `<h3>Parker allocations</h3>
+<p class="summary" id="parker-pool"><span>${num(p.used)} of ${num(p.capacity)} in use (${p.used_percent} %)</span> · <span>${num(p.unconfirmed)} without a handshake yet</span>${alarm}</p>
+${countList(p.requests_last_day, PARKER_KINDS)}`;
 }
 
 /** The public status page: no JavaScript, refreshes itself every 30 s. */
@@ -46,7 +56,8 @@ ${rows || `<tr><td colspan="8" class="muted">no gateways configured</td></tr>`}
 </tbody>
 </table>
 <h3>Rejected in the last day</h3>
-${rejectionList(d.rejections_last_day)}
+${countList(d.rejections_last_day, REJECTION_KINDS)}
+${parkerSection(d)}
 </section>`;
     })
     .join("\n");
@@ -72,7 +83,7 @@ th{font-weight:600;background:#f3f5f8}.n{text-align:right;font-variant-numeric:t
 ${domains}
 <section id="edge-rejections">
 <h2>Rejected before reaching a domain (last day)</h2>
-${rejectionList(status.edge.rejections_last_day)}
+${countList(status.edge.rejections_last_day, REJECTION_KINDS)}
 </section>
 </body>
 </html>

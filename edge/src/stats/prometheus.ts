@@ -1,5 +1,5 @@
 import type { EdgeStatus } from "./collect.ts";
-import { REGISTRATION_KINDS, REJECTION_KINDS, REPAIR_KINDS } from "./status.ts";
+import { PARKER_KINDS, REGISTRATION_KINDS, REJECTION_KINDS, REPAIR_KINDS } from "./status.ts";
 
 type Labels = Record<string, string>;
 
@@ -71,6 +71,34 @@ export function renderMetrics(status: EdgeStatus): string {
           { ...domain, reason },
           d.totals[reason] ?? 0,
         );
+    }
+    if (d.parker) {
+      const p = d.parker;
+      add("wgkex_edge_parker_pool_capacity", "gauge", "Allocations the Parker pool holds.", domain, p.capacity);
+      add("wgkex_edge_parker_pool_used", "gauge", "Parker allocations in use.", domain, p.used);
+      add(
+        "wgkex_edge_parker_pool_unconfirmed",
+        "gauge",
+        "Parker allocations whose node never completed a handshake.",
+        domain,
+        p.unconfirmed,
+      );
+      add(
+        "wgkex_edge_parker_pool_alarm",
+        "gauge",
+        "1 when the Parker pool is in use at or above pool_alarm_percent.",
+        domain,
+        p.alarm ? 1 : 0,
+      );
+      for (const kind of Object.keys(PARKER_KINDS)) {
+        add(
+          "wgkex_edge_parker_requests_total",
+          "counter",
+          "Parker configuration requests by outcome (new, repeated, moved, each 'later' reason), and expiries.",
+          { ...domain, kind: kind.slice("parker_".length) },
+          d.totals[kind] ?? 0,
+        );
+      }
     }
     for (const g of d.gateways) {
       const labels = { ...domain, gateway: g.name };

@@ -36,7 +36,35 @@ export interface DomainStatus {
   rejections_last_day: Record<string, number>;
   /** Monotonic totals by kind, for /metrics. */
   totals: Record<string, number>;
+  /** The Parker domain only: its allocation pool and requests. */
+  parker?: ParkerStatus;
 }
+
+export interface ParkerStatus {
+  capacity: number;
+  used: number;
+  /** Allocations whose node never completed a handshake. */
+  unconfirmed: number;
+  used_percent: number;
+  /** In use at or above `pool_alarm_percent`. */
+  alarm: boolean;
+  /** Requests over the last day by outcome (PARKER_KINDS). */
+  requests_last_day: Record<string, number>;
+}
+
+/** Outcomes of Parker requests, with the label the status page shows. */
+export const PARKER_KINDS: Record<string, string> = {
+  parker_new: "new allocation",
+  parker_repeated: "configuration",
+  parker_moved: "moved to other concentrators",
+  parker_no_concentrator: "later: no concentrator online",
+  parker_source_limit: "later: too many new keys from one address",
+  parker_rate_limit: "later: too many new keys this hour",
+  parker_unconfirmed_limit: "later: too many unconfirmed allocations",
+  parker_pool_full: "later: pool full",
+  parker_denied: "later: denied key",
+  parker_expired: "allocation expired",
+};
 
 /** Kinds counted as accepted registrations. */
 export const REGISTRATION_KINDS = ["new", "changed", "repeated"] as const;

@@ -92,7 +92,17 @@ export class GatewayBook {
 
   /** Count a v2 answer for the gateway until its next load report. */
   assign(gateway: string): void {
-    this.assigned.set(gateway, (this.assigned.get(gateway) ?? 0) + 1);
+    this.shift(gateway, 1);
+  }
+
+  /** Nodes sent to (+) or taken from (−) a gateway since its last load report (Parker moves both ways). */
+  shift(gateway: string, delta: number): void {
+    this.assigned.set(gateway, (this.assigned.get(gateway) ?? 0) + delta);
+  }
+
+  /** The interpolation on top of the gateway's last reported count. */
+  bump(gateway: string): number {
+    return this.assigned.get(gateway) ?? 0;
   }
 
   /** What v2's choice needs of each gateway serving the domain. */

@@ -16,6 +16,8 @@ export interface GatewayRow {
   connected_at: number | null;
   disconnected_at: number | null;
   drain: number;
+  /** Parker: the concentrator's IPv4 on its interface, as reported. */
+  address4: string | null;
 }
 
 export type GatewayFields = Partial<Omit<GatewayRow, "name">>;

@@ -10,12 +10,21 @@ export interface RegistrationRow {
   live_at: number | null;
   removed_at: number | null;
   removed_reason: string | null;
+  /** Parker: the node's ranges, comma-separated; null in batman-adv domains. */
+  allowed_ips: string | null;
 }
 
-export const stateOf = (row: Pick<RegistrationRow, "target" | "removed_at">): RegistrationState => ({
-  target: row.target,
-  removed: row.removed_at !== null,
-});
+export const stateOf = (row: Pick<RegistrationRow, "target" | "removed_at" | "allowed_ips">): RegistrationState =>
+  row.allowed_ips === null
+    ? { target: row.target, removed: row.removed_at !== null }
+    : { target: row.target, removed: row.removed_at !== null, allowedIps: row.allowed_ips.split(",") };
+
+/**
+ * SQL for "the row concerns gateway ?": everyone, that one, or one of Parker's list. The
+ * list test runs only for targets with a comma, so batman-adv domains pay nothing for it.
+ */
+const TARGETS =
+  "(target = ? OR target = ? OR (instr(target, ',') > 0 AND instr(',' || target || ',', ',' || ? || ',') > 0))";
 
 /**
  * The SQL of `registrations`, the desired peer set as a compacted log: one row per key,
@@ -46,11 +55,12 @@ export class RegistrationsTable {
   /** Store a change of a key with its new seq (insert, re-target, revive or remove). */
   write(row: RegistrationRow): void {
     this.sql.exec(
-      `INSERT INTO registrations (public_key, seq, target, first_registered_at, registered_at, live_at, removed_at, removed_reason)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+      `INSERT INTO registrations (public_key, seq, target, first_registered_at, registered_at, live_at, removed_at, removed_reason, allowed_ips)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (public_key) DO UPDATE SET seq = excluded.seq, target = excluded.target,
          registered_at = excluded.registered_at, live_at = excluded.live_at,
-         removed_at = excluded.removed_at, removed_reason = excluded.removed_reason`,
+         removed_at = excluded.removed_at, removed_reason = excluded.removed_reason,
+         allowed_ips = excluded.allowed_ips`,
       row.public_key,
       row.seq,
       row.target,
@@ -59,6 +69,7 @@ export class RegistrationsTable {
       row.live_at,
       row.removed_at,
       row.removed_reason,
+      row.allowed_ips,
     );
   }
 
@@ -86,12 +97,17 @@ export class RegistrationsTable {
   }
 
   /** The desired set of one gateway, one page after `afterSeq`. */
-  desiredPage(gateway: string, afterSeq: number, limit: number): Array<{ public_key: string; seq: number }> {
+  desiredPage(
+    gateway: string,
+    afterSeq: number,
+    limit: number,
+  ): Array<{ public_key: string; seq: number; allowed_ips: string | null }> {
     return rows(
       this.sql,
-      `SELECT public_key, seq FROM registrations
-       WHERE removed_at IS NULL AND (target = ? OR target = ?) AND seq > ? ORDER BY seq LIMIT ?`,
+      `SELECT public_key, seq, allowed_ips FROM registrations
+       WHERE removed_at IS NULL AND ${TARGETS} AND seq > ? ORDER BY seq LIMIT ?`,
       ALL_GATEWAYS,
+      gateway,
       gateway,
       afterSeq,
       limit,
@@ -134,9 +150,10 @@ export class RegistrationsTable {
     return (
       firstRow<{ n: number }>(
         this.sql,
-        "SELECT COUNT(*) AS n FROM registrations WHERE seq > ? AND (target = ? OR target = ?)",
+        `SELECT COUNT(*) AS n FROM registrations WHERE seq > ? AND ${TARGETS}`,
         seq,
         ALL_GATEWAYS,
+        gateway,
         gateway,
       )?.n ?? 0
     );

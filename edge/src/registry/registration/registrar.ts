@@ -96,6 +96,7 @@ export class Registrar {
           live_at: existing?.removed_at === null ? existing.live_at : null,
           removed_at: null,
           removed_reason: null,
+          allowed_ips: null,
         },
         existing,
       );

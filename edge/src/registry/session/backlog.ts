@@ -33,7 +33,11 @@ export function* backlogFrames(
     for (;;) {
       const page = log.desiredPage(gateway, after, MAX_ENTRIES_PER_FRAME);
       const done = page.length < MAX_ENTRIES_PER_FRAME;
-      yield { type: "snapshot", head, keys: page.map((r) => r.public_key), done };
+      const keys = page.map((r) => r.public_key);
+      // Parker nodes carry their ranges; a batman-adv domain has none and sends keys only.
+      yield page.some((r) => r.allowed_ips !== null)
+        ? { type: "snapshot", head, keys, allowed_ips: page.map((r) => r.allowed_ips?.split(",") ?? []), done }
+        : { type: "snapshot", head, keys, done };
       if (done) return;
       after = page.at(-1)!.seq;
     }

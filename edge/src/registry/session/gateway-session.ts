@@ -1,6 +1,7 @@
 import {
   type AddressVariant,
   type AgentFrame,
+  type Dataplane,
   type HelloFrame,
   MAX_ENTRIES_PER_FRAME,
   PROTOCOL_VERSION,
@@ -22,11 +23,14 @@ type Report = Exclude<AgentFrame, HelloFrame>;
 export interface SessionDeps {
   domain: string;
   variant: AddressVariant;
+  dataplane: Dataplane;
   sockets: GatewaySockets;
   log: ChangeLog;
   gateways: GatewayBook;
   events: KeyEvents;
   repairs: RepairRequests;
+  /** Keys an agent saw with a recent handshake (Parker confirms allocations with them). */
+  onLive?: ((keys: readonly string[], now: number) => void) | undefined;
 }
 
 /**
@@ -71,7 +75,7 @@ export class GatewaySessions {
    * reading the backlog and marking the session live, so nothing is missed or reordered.
    */
   private hello(ws: WebSocket, attachment: SocketAttachment, hello: HelloFrame, now: number): void {
-    const { domain, variant, sockets, log, gateways } = this.deps;
+    const { domain, variant, dataplane, sockets, log, gateways } = this.deps;
     const { gateway } = attachment;
     if (!gateways.serves(gateway)) {
       sockets.closeWithError(ws, "not_configured", `gateway ${gateway} does not serve ${domain}`);
@@ -83,7 +87,16 @@ export class GatewaySessions {
     sockets.replaceOthers(ws, gateway);
     const request = { gateway, since: hello.since, wantSnapshot: hello.snapshot === true, head: log.head };
     const mode = backlogMode(request, committed.purgedSeq());
-    sockets.send(ws, { type: "welcome", v: PROTOCOL_VERSION, domain, gateway, mode, head: request.head, variant });
+    sockets.send(ws, {
+      type: "welcome",
+      v: PROTOCOL_VERSION,
+      domain,
+      gateway,
+      mode,
+      head: request.head,
+      variant,
+      ...(dataplane === "parker" ? { dataplane } : {}),
+    });
     for (const frame of backlogFrames(committed, mode, request)) sockets.send(ws, frame);
     if (mode === "replay") gateways.resumed(gateway, hello.since, now);
     sockets.setState(ws, attachment, "live");
@@ -114,6 +127,7 @@ export class GatewaySessions {
           port: frame.port,
           address: frame.address,
           link_address: frame.link_address,
+          address4: frame.address4 ?? null,
           interface_at: now,
         });
         return;
@@ -127,6 +141,7 @@ export class GatewaySessions {
         return;
       case "live":
         log.markLive(frame.keys, now, now - LIVE_INTERVAL_MS);
+        this.deps.onLive?.(frame.keys, now);
         return;
       case "verified":
         this.deps.repairs.verified(gateway, frame, now);

@@ -1,5 +1,6 @@
 import type { GatewayConfig } from "../../config/schema.ts";
-import { type DomainStatus, REGISTRATION_KINDS, REJECTION_KINDS } from "../../stats/status.ts";
+import type { PoolStatus } from "../../parker/parker-service.ts";
+import { type DomainStatus, PARKER_KINDS, REGISTRATION_KINDS, REJECTION_KINDS } from "../../stats/status.ts";
 import type { GatewayRow } from "../gateways/gateways-table.ts";
 import { iso } from "./iso.ts";
 
@@ -18,6 +19,8 @@ export interface DomainFacts {
   totals: Record<string, number>;
   /** The current hour (ms / 3,600,000). */
   hour: number;
+  /** The Parker domain's pool. */
+  pool?: PoolStatus | undefined;
 }
 
 /** Health and counts of a domain for the status page and /metrics. */
@@ -58,5 +61,16 @@ export function buildDomainStatus(facts: DomainFacts): DomainStatus {
     registrations: { last_hour: sum(REGISTRATION_KINDS, hour), last_day: sum(REGISTRATION_KINDS, hour - 23) },
     rejections_last_day: rejections,
     totals: facts.totals,
+    ...(facts.pool ? { parker: { ...facts.pool, requests_last_day: perKind(hourly, PARKER_KINDS, hour - 23) } } : {}),
   };
+}
+
+function perKind(
+  hourly: DomainFacts["hourly"],
+  kinds: Record<string, string>,
+  fromHour: number,
+): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const r of hourly) if (r.hour >= fromHour && r.kind in kinds) out[r.kind] = (out[r.kind] ?? 0) + r.count;
+  return out;
 }
