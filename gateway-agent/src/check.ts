@@ -77,8 +77,10 @@ export function kernelModule(host: HostProbe, module: string): "loaded" | "avail
 export function checkHost(config: AgentConfig, host: HostProbe = realHost): CheckItem[] {
   const items: CheckItem[] = [];
   const userspace = config.wireguard.implementation === "userspace";
-  const batman = config.domains.some((d) => d.batman.enabled);
-  const binaries = ["wg", "ip", "bridge", ...(batman ? ["batctl"] : [])];
+  // Parker domains are WireGuard and routes only: no VXLAN, bridge or batman-adv.
+  const meshDomains = config.domains.filter((d) => d.mode !== "parker");
+  const batman = meshDomains.some((d) => d.batman.enabled);
+  const binaries = ["wg", "ip", ...(meshDomains.length > 0 ? ["bridge"] : []), ...(batman ? ["batctl"] : [])];
   if (config.wireguard.implementation === "userspace") binaries.push(config.wireguard.command[0]!);
   for (const bin of binaries) {
     const path = host.which(bin);
@@ -115,7 +117,7 @@ export function checkHost(config: AgentConfig, host: HostProbe = realHost): Chec
         : { ok: true, what: `kernel WireGuard: ${wgMod}` },
     );
   }
-  const vx = kernelModule(host, "vxlan");
+  const vx = meshDomains.length > 0 ? kernelModule(host, "vxlan") : "not needed (Parker domains only)";
   items.push(
     vx === "missing"
       ? {
@@ -127,7 +129,7 @@ export function checkHost(config: AgentConfig, host: HostProbe = realHost): Chec
   );
   if (batman) {
     const bat = kernelModule(host, "batman_adv");
-    const domains = config.domains.filter((d) => d.batman.enabled).map((d) => d.name);
+    const domains = meshDomains.filter((d) => d.batman.enabled).map((d) => d.name);
     items.push(
       bat === "missing"
         ? {

@@ -176,7 +176,16 @@ ${domain}`;
     const runner = new RecordingRunner().on(["ip", "-d", "-j", "link", "show"], fail("Device does not exist"));
     const programmer = new PeerProgrammer(runner, { wireguard: "wg-parker", vxlan: "vx-parker", variant: "wgkex" });
     const result = await provisionDomain(runner, config, domain, programmer, { logger: silentLogger });
-    expect(result).toEqual({ created: true, publicKey: key.publicKey, address: "fe80::1", problems: [] });
+    expect(result).toEqual({
+      created: true,
+      // A new interface holds no node: the session asks the edge for a snapshot.
+      withoutPeers: true,
+      publicKey: key.publicKey,
+      address: "fe80::1",
+      address4: "10.255.255.1",
+      problems: [],
+      batman: false,
+    });
     expect(runner.argvs()).toEqual([
       ["ip", "-d", "-j", "link", "show", "dev", "wg-parker"],
       ["ip", "link", "add", "dev", "wg-parker", "type", "wireguard"],

@@ -22,6 +22,9 @@ export class FakeEdge {
   readonly badFrames: string[] = [];
   readonly closes: number[] = [];
   variant: "wgkex" | "gluon" = "wgkex";
+  /** The domain the welcome names, and whether it is a Parker domain. */
+  domain = "ffmuc_welt";
+  dataplane: "batman" | "parker" = "batman";
   /** Refuse connections (simulated outage): HTTP 503. */
   down = false;
   sockets: WebSocket[] = [];
@@ -50,8 +53,16 @@ export class FakeEdge {
   }
 
   /** Append changes and send them live to connected agents. */
-  publish(ops: Array<{ key: string; op?: "add" | "remove" }>): PeerEntry[] {
-    const entries = ops.map((o) => ({ seq: this.head + 1, public_key: o.key, op: o.op ?? "add" }) as PeerEntry);
+  publish(ops: Array<{ key: string; op?: "add" | "remove"; allowed_ips?: string[] }>): PeerEntry[] {
+    const entries = ops.map(
+      (o) =>
+        ({
+          seq: this.head + 1,
+          public_key: o.key,
+          op: o.op ?? "add",
+          ...(o.allowed_ips ? { allowed_ips: o.allowed_ips } : {}),
+        }) as PeerEntry,
+    );
     // seq must grow per entry
     entries.forEach((e, i) => {
       e.seq = this.head + 1 + i;
@@ -152,17 +163,20 @@ export class FakeEdge {
           JSON.stringify({
             type: "welcome",
             v: 1,
-            domain: "ffmuc_welt",
+            domain: this.domain,
             gateway: "gw01",
             mode: snapshot ? "snapshot" : "replay",
             head: this.head,
             variant: this.variant,
+            ...(this.dataplane === "parker" ? { dataplane: "parker" } : {}),
           }),
         );
         if (snapshot) {
-          const current = new Map<string, string>();
-          for (const e of this.log) current.set(e.public_key, e.op);
-          const keys = [...current].filter(([, op]) => op === "add").map(([k]) => k);
+          const current = new Map<string, PeerEntry>();
+          for (const e of this.log) current.set(e.public_key, e);
+          const adds = [...current.values()].filter((e) => e.op === "add");
+          const keys = adds.map((e) => e.public_key);
+          const ranges = adds.map((e) => e.allowed_ips ?? []);
           if (keys.length === 0) ws.send(JSON.stringify({ type: "snapshot", head: this.head, keys: [], done: true }));
           for (let i = 0; i < keys.length; i += MAX_ENTRIES_PER_FRAME) {
             const page = keys.slice(i, i + MAX_ENTRIES_PER_FRAME);
@@ -171,6 +185,7 @@ export class FakeEdge {
                 type: "snapshot",
                 head: this.head,
                 keys: page,
+                ...(this.dataplane === "parker" ? { allowed_ips: ranges.slice(i, i + MAX_ENTRIES_PER_FRAME) } : {}),
                 done: i + MAX_ENTRIES_PER_FRAME >= keys.length,
               }),
             );

@@ -191,7 +191,7 @@ export class SimHost {
           this.peers.set(key, p);
           i += 2;
           while (i < a.length && a[i] !== "peer") {
-            if (a[i] === "allowed-ips") p.allowed = [a[i + 1]!];
+            if (a[i] === "allowed-ips") p.allowed = a[i + 1]!.split(",");
             i += 2;
           }
         } else i += 2;
@@ -221,8 +221,35 @@ export class SimHost {
       else set.delete(a[4]!.replace("/128", ""));
       return ok();
     }
+    // Parker: routes of whole ranges, either family, kept with their length.
+    if (j === "ip -force -batch -") {
+      const errors: string[] = [];
+      (call.stdin ?? "")
+        .split("\n")
+        .filter(Boolean)
+        .forEach((line, i) => {
+          const [, op, dst, , dev] = line.split(" ");
+          const set = this.routes.get(dev!) ?? new Set<string>();
+          this.routes.set(dev!, set);
+          if (op === "replace") set.add(dst!);
+          else if (!set.delete(dst!)) errors.push(`RTNETLINK answers: No such process\nCommand failed -:${i + 1}`);
+        });
+      return errors.length ? { code: 1, stdout: "", stderr: errors.join("\n") } : ok();
+    }
+    if (a[0] === "ip" && a[1] === "route" && (a[2] === "replace" || a[2] === "del")) {
+      const set = this.routes.get(a[5]!) ?? new Set<string>();
+      this.routes.set(a[5]!, set);
+      if (a[2] === "replace") set.add(a[3]!);
+      else if (!set.delete(a[3]!)) return fail("RTNETLINK answers: No such process");
+      return ok();
+    }
+    if (j.startsWith("ip -4 -j route show dev ")) {
+      const v4 = [...(this.routes.get(a[6]!) ?? [])].filter((dst) => !dst.includes(":"));
+      return ok(JSON.stringify(v4.map((dst) => ({ dst, protocol: "boot" }))));
+    }
     if (j.startsWith("ip -6 -j route show dev ")) {
-      return ok(JSON.stringify([...(this.routes.get(a[6]!) ?? [])].map((dst) => ({ dst, metric: 1024 }))));
+      const v6 = [...(this.routes.get(a[6]!) ?? [])].filter((dst) => dst.includes(":"));
+      return ok(JSON.stringify(v6.map((dst) => ({ dst, metric: 1024 }))));
     }
     if (j === "bridge -force -batch -") {
       if (this.failBatches) return fail("Segmentation fault", 139);

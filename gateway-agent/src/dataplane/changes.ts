@@ -22,6 +22,8 @@ export interface BatchPlan {
   readonly removes: string[];
   /** Entries not applied, with the reason: reported in the ack's `failed`. */
   readonly refused: Failure[];
+  /** Parker: the ranges of each added key, as its entry carried them. */
+  readonly ranges: ReadonlyMap<string, readonly string[]>;
   /** The highest seq of the batch: what its ack acknowledges. */
   readonly seq: number;
 }
@@ -47,7 +49,12 @@ export function planBatch(
 ): BatchPlan {
   const ordered = [...entries, ...unapplied].sort((a, b) => a.seq - b.seq);
   const final = new Map<string, PeerEntry | UnappliedEntry>();
-  for (const e of ordered) final.set(e.public_key, e);
+  const ranges = new Map<string, readonly string[]>();
+  for (const e of ordered) {
+    final.set(e.public_key, e);
+    if ("op" in e && e.op === "add" && e.allowed_ips !== undefined) ranges.set(e.public_key, e.allowed_ips);
+    else ranges.delete(e.public_key);
+  }
   const adds: string[] = [];
   const removes: string[] = [];
   const refused: Failure[] = [];
@@ -58,7 +65,7 @@ export function planBatch(
       if (e.op === "add") refused.push(ownKeyFailure(key));
     } else (e.op === "add" ? adds : removes).push(key);
   }
-  return { adds, removes, refused, seq: ordered[ordered.length - 1]?.seq ?? 0 };
+  return { adds, removes, refused, ranges, seq: ordered[ordered.length - 1]?.seq ?? 0 };
 }
 
 export interface SnapshotPlan {

@@ -40,7 +40,8 @@ export function parseAddresses(json: string): string[] {
 /** What provisioning set up for one domain. */
 export interface ProvisionedStack {
   readonly wireguard: string;
-  readonly vxlan: string;
+  /** Absent in a Parker domain: WireGuard only. */
+  readonly vxlan?: string | undefined;
   /** Only when provisioning managed to set up batman-adv (and the bridge). */
   readonly batman?: string | undefined;
   readonly bridge?: string | undefined;
@@ -79,6 +80,7 @@ export function interfaceProblems(seen: ObservedStack, want: ProvisionedStack): 
   }
   if (seen.addresses !== undefined && !seen.addresses.includes(want.address))
     problems.push(`${want.wireguard} lacks its address ${want.address}`);
+  if (want.vxlan === undefined) return problems;
   const vx = seen.links.get(want.vxlan);
   if (vx === undefined) problems.push(`${want.vxlan} is missing`);
   else {

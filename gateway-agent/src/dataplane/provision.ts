@@ -23,6 +23,8 @@ export interface ProvisionResult {
   readonly problems: string[];
   /** batman-adv (and the bridge, when configured) were set up: the health check expects them. */
   readonly batman: boolean;
+  /** Parker: the concentrator's IPv4 on the interface (the nodes' IPv4 next hop). */
+  readonly address4?: string;
 }
 
 export class ProvisionError extends Error {
@@ -203,7 +205,7 @@ export async function provisionDomain(
   const withoutPeers = created || (await hasNoNodePeers(runner, wgIf, domain));
   if (domain.parker !== undefined) {
     await mustRun(runner, parker.addr4Replace(wgIf, domain.parker.address4));
-    return { created, withoutPeers, publicKey, address, problems };
+    return { created, withoutPeers, publicKey, address, problems, batman: false, address4: domain.parker.address4 };
   }
 
   // VXLAN over WireGuard.

@@ -1,4 +1,4 @@
-import { bridge, ip, wg } from "../commands/builders.ts";
+import { bridge, ip, parker, wg } from "../commands/builders.ts";
 import type { CommandRunner } from "../commands/runner.ts";
 import { type ObservedStack, parseAddresses, parseLinks } from "../dataplane/interface-health.ts";
 import {
@@ -28,6 +28,7 @@ export type ObserveResult = { ok: true; observation: Observation } | { ok: false
 export class HostObserver {
   readonly #runner: CommandRunner;
   readonly #interfaces: { readonly wireguard: string; readonly vxlan: string };
+  readonly #parker: boolean;
   readonly #metrics: DomainMetrics;
   readonly #logger: Logger;
   readonly #onPeerCount: (n: number) => void;
@@ -35,12 +36,15 @@ export class HostObserver {
   constructor(options: {
     runner: CommandRunner;
     interfaces: { readonly wireguard: string; readonly vxlan: string };
+    /** A Parker domain: routes of both families on the wg interface, no VXLAN. */
+    parker?: boolean;
     metrics: DomainMetrics;
     logger: Logger;
     onPeerCount: (n: number) => void;
   }) {
     this.#runner = options.runner;
     this.#interfaces = options.interfaces;
+    this.#parker = options.parker === true;
     this.#metrics = options.metrics;
     this.#logger = options.logger;
     this.#onPeerCount = options.onPeerCount;
@@ -86,6 +90,7 @@ export class HostObserver {
     const dump = await this.peers();
     if (!dump) return { ok: false, error: "cannot read WireGuard peers" };
     if (!options.routing) return { ok: true, observation: { dump } };
+    if (this.#parker) return this.#parkerRoutes(dump);
     const routes = await this.#runner.run(ip.routeShow(this.#interfaces.wireguard), { readOnly: true });
     const fdb = await this.#runner.run(bridge.fdbShow(this.#interfaces.vxlan), { readOnly: true });
     if (routes.code !== 0 || fdb.code !== 0) {
@@ -94,5 +99,18 @@ export class HostObserver {
       return { ok: false, error: `cannot read routes or FDB: ${error}` };
     }
     return { ok: true, observation: { dump, routes: parseRoutes(routes.stdout), fdb: parseFdb(fdb.stdout) } };
+  }
+
+  /** A Parker domain's routes: IPv6 and IPv4 on the wg interface. */
+  async #parkerRoutes(dump: WgDump): Promise<ObserveResult> {
+    const wgIf = this.#interfaces.wireguard;
+    const v6 = await this.#runner.run(parker.routeShow(6, wgIf), { readOnly: true });
+    const v4 = await this.#runner.run(parker.routeShow(4, wgIf), { readOnly: true });
+    if (v6.code !== 0 || v4.code !== 0) {
+      const error = `${v6.stderr}${v4.stderr}`.trim();
+      this.#logger.error("cannot read routes", { error });
+      return { ok: false, error: `cannot read routes: ${error}` };
+    }
+    return { ok: true, observation: { dump, routes: [...parseRoutes(v6.stdout), ...parseRoutes(v4.stdout)], fdb: [] } };
   }
 }

@@ -1,8 +1,9 @@
 import type { PeerEntry } from "@wgkex-edge/shared";
 import type { Clock } from "../clock.ts";
 import { planBatch, planSnapshot, type UnappliedEntry } from "../dataplane/changes.ts";
+import type { PeerInstaller } from "../dataplane/installer.ts";
 import type { WgDump } from "../dataplane/observe.ts";
-import type { Failure, PeerProgrammer } from "../dataplane/peers.ts";
+import type { Failure } from "../dataplane/peers.ts";
 import type { Logger } from "../log.ts";
 import type { DomainMetrics } from "../metrics.ts";
 import type { DomainStore } from "./store.ts";
@@ -22,7 +23,7 @@ export interface ApplyOutcome {
 
 export interface PeerApplierDeps {
   readonly domain: string;
-  readonly programmer: PeerProgrammer;
+  readonly programmer: PeerInstaller;
   readonly store: DomainStore;
   readonly metrics: DomainMetrics;
   readonly clock: Clock;
@@ -66,7 +67,7 @@ export class PeerApplier {
       store.desired.remove(plan.removes);
     }
     if (plan.adds.length > 0) {
-      const r = await programmer.install(plan.adds);
+      const r = await programmer.install(plan.adds, plan.ranges);
       failed.push(...r.failed);
       store.installed(r.done, this.#d.clock.now());
       // Desired even when the install failed: the reconcile tries again.
@@ -85,10 +86,16 @@ export class PeerApplier {
   }
 
   /**
-   * The edge's whole set: install every listed key, remove only the keys the edge gave
-   * before and no longer lists, keep every other peer (static, adopted, foreign), ack `head`.
+   * The edge's whole set: install every listed key (Parker: with its ranges), remove only the
+   * keys the edge gave before and no longer lists, keep every other peer (static, adopted,
+   * foreign), ack `head`.
    */
-  async snapshot(keys: readonly string[], head: number, receivedAt: number): Promise<ApplyOutcome> {
+  async snapshot(
+    keys: readonly string[],
+    head: number,
+    receivedAt: number,
+    ranges?: ReadonlyMap<string, readonly string[]>,
+  ): Promise<ApplyOutcome> {
     const { programmer, store } = this.#d;
     const dump = await this.#d.installedPeers();
     const plan = planSnapshot(keys, {
@@ -104,7 +111,7 @@ export class PeerApplier {
       failed.push(...r.failed);
       store.forget(r.done);
     }
-    const r = await programmer.install(plan.install);
+    const r = await programmer.install(plan.install, ranges);
     failed.push(...r.failed);
     store.installed(
       r.done.filter((k) => plan.fresh.has(k)),

@@ -1,7 +1,11 @@
 import type { Clock } from "../clock.ts";
 import type { CommandRunner } from "../commands/runner.ts";
 import type { AgentConfig, DomainConfig } from "../config/schema.ts";
+import type { PeerInstaller } from "../dataplane/installer.ts";
 import type { ProvisionedStack } from "../dataplane/interface-health.ts";
+import { ParkerInstaller } from "../dataplane/parker/installer.ts";
+import { ParkerPeerProgrammer } from "../dataplane/parker/peers.ts";
+import { poolsOf } from "../dataplane/parker/ranges.ts";
 import { PeerProgrammer } from "../dataplane/peers.ts";
 import { type ProvisionResult, provisionDomain } from "../dataplane/provision.ts";
 import { interfaceFrame } from "../edge/frames.ts";
@@ -79,13 +83,26 @@ export class DomainRuntime {
     this.#observer = new HostObserver({
       runner: deps.runner,
       interfaces: { wireguard, vxlan },
+      parker: domain.parker !== undefined,
       metrics,
       logger: this.#log,
       onPeerCount: (peers) => store.counts({ peers }),
     });
+    // A Parker domain installs the ranges the edge sends with each key (docs/parker.md).
+    const pools = domain.parker ? poolsOf(domain.parker.pools) : [];
+    const parker = domain.parker
+      ? new ParkerInstaller(
+          new ParkerPeerProgrammer(deps.runner, { wireguard, pools }, undefined, {
+            onCommandFailure: (command) => metrics.commandFailed(command),
+          }),
+          () => this.#observer.peers(),
+        )
+      : undefined;
+    const installer: PeerInstaller = parker ?? this.#programmer;
     const session = new EdgeSession({
       domain: domain.name,
       variant: domain.variant,
+      dataplane: domain.mode,
       agent: deps.agent,
       clock,
       logger: this.#log,
@@ -102,7 +119,7 @@ export class DomainRuntime {
           });
         },
         peers: (entries, receivedAt, unapplied) => this.#queue.peers(entries, receivedAt, unapplied),
-        snapshot: (keys, head, receivedAt) => this.#queue.snapshot(keys, head, receivedAt),
+        snapshot: (keys, head, receivedAt, ranges) => this.#queue.snapshot(keys, head, receivedAt, ranges),
         connection: (open) => {
           metrics.edgeConnected(open);
           store.edgeConnected(open);
@@ -114,7 +131,7 @@ export class DomainRuntime {
     this.#session = session;
     const applier = new PeerApplier({
       domain: domain.name,
-      programmer: this.#programmer,
+      programmer: installer,
       store,
       metrics,
       clock,
@@ -130,7 +147,7 @@ export class DomainRuntime {
       clock,
       runBatch: async (job) => {
         if (job.kind === "peers") await applier.batch(job.entries, job.receivedAt, job.unapplied);
-        else await applier.snapshot(job.keys, job.head, job.receivedAt);
+        else await applier.snapshot(job.keys, job.head, job.receivedAt, job.ranges);
       },
       afterBatches: () => this.#refreshPeerCount(),
       onError: (job, error) => {
@@ -150,6 +167,7 @@ export class DomainRuntime {
       reprovision: () => this.#provisionInterfaces(),
       runner: deps.runner,
       programmer: this.#programmer,
+      parker: parker && { installer: parker, pools },
       observer: this.#observer,
       store,
       metrics,
@@ -295,7 +313,7 @@ export class DomainRuntime {
     const i = domain.interfaces;
     return {
       wireguard: i.wireguard,
-      vxlan: i.vxlan,
+      vxlan: domain.parker ? undefined : i.vxlan,
       batman: p.batman ? i.batman : undefined,
       bridge: p.batman && domain.batman.bridge ? i.bridge : undefined,
       publicKey: p.publicKey,

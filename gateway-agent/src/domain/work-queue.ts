@@ -15,7 +15,14 @@ export type Job =
       readonly unapplied: UnappliedEntry[];
       readonly receivedAt: number[];
     }
-  | { readonly kind: "snapshot"; readonly keys: string[]; readonly head: number; readonly receivedAt: number }
+  | {
+      readonly kind: "snapshot";
+      readonly keys: string[];
+      readonly head: number;
+      readonly receivedAt: number;
+      /** Parker: each key's ranges. */
+      readonly ranges?: ReadonlyMap<string, readonly string[]> | undefined;
+    }
   | { readonly kind: "task"; readonly name: string; readonly run: () => Promise<void> };
 
 export interface WorkQueueOptions {
@@ -68,8 +75,8 @@ export class WorkQueue {
     this.#pump();
   }
 
-  snapshot(keys: string[], head: number, receivedAt: number): void {
-    this.#jobs.push({ kind: "snapshot", keys, head, receivedAt });
+  snapshot(keys: string[], head: number, receivedAt: number, ranges?: ReadonlyMap<string, readonly string[]>): void {
+    this.#jobs.push({ kind: "snapshot", keys, head, receivedAt, ranges });
     this.#pump();
   }
 

@@ -70,15 +70,18 @@ export function liveFrames(keys: readonly string[]): LiveFrame[] {
 }
 
 export function interfaceFrame(
-  provisioned: { publicKey: string; address: string },
+  provisioned: { publicKey: string; address: string; address4?: string | undefined },
   port: number,
   externalAddress: string,
 ): InterfaceFrame {
-  return {
+  const frame: InterfaceFrame = {
     type: "interface",
     public_key: provisioned.publicKey,
     port,
     address: externalAddress,
     link_address: provisioned.address,
   };
+  // Parker: the nodes' IPv4 next hop.
+  if (provisioned.address4 !== undefined) frame.address4 = provisioned.address4;
+  return frame;
 }

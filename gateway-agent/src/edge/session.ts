@@ -1,6 +1,7 @@
 import {
   type AddressVariant,
   type AgentFrame,
+  type Dataplane,
   type EdgeFrame,
   type ErrorFrame,
   errorVerdict,
@@ -41,8 +42,8 @@ export interface SessionHandlers {
   welcomed(frame: WelcomeFrame): void;
   /** Changes to apply, and entries of the same frame the agent cannot apply (to report failed). */
   peers(entries: readonly PeerEntry[], receivedAt: number, unapplied: readonly UnappliedEntry[]): void;
-  /** The full desired set, assembled from every page; `receivedAt` = the first page. */
-  snapshot(keys: string[], head: number, receivedAt: number): void;
+  /** The full desired set, assembled from every page; `receivedAt` = the first page; Parker: each key's ranges. */
+  snapshot(keys: string[], head: number, receivedAt: number, ranges?: ReadonlyMap<string, readonly string[]>): void;
   connection(open: boolean): void;
   /** The edge asks to verify keys (their nodes registered again): answer with `verified`. */
   verify(keys: readonly string[]): void;
@@ -53,6 +54,8 @@ export interface SessionHandlers {
 export interface EdgeSessionOptions {
   readonly domain: string;
   readonly variant: AddressVariant;
+  /** How this domain's nodes attach; the edge's welcome must say the same. */
+  readonly dataplane: Dataplane;
   /** `wgkex-agent/<version>` for the hello. */
   readonly agent: string;
   readonly clock: Clock;
@@ -72,7 +75,8 @@ export class EdgeSession {
   readonly #o: EdgeSessionOptions;
   #state: SessionState = "closed";
   #link: SessionLink | undefined;
-  #pages: Set<string> | undefined;
+  /** Snapshot pages so far: every key, with its ranges in a Parker domain. */
+  #pages: Map<string, readonly string[] | undefined> | undefined;
   #pagesSince = 0;
   #refusal: string | undefined;
   #interface: InterfaceFrame | undefined;
@@ -134,15 +138,23 @@ export class EdgeSession {
       case "snapshot": {
         // Pages are taken even without a snapshot welcome: the set is what the edge says it is.
         if (this.#pages === undefined) {
-          this.#pages = new Set();
+          this.#pages = new Map();
           this.#pagesSince = this.#o.clock.now();
         }
-        for (const key of frame.keys) this.#pages.add(key);
+        frame.keys.forEach((key, i) => {
+          this.#pages!.set(key, frame.allowed_ips?.[i]);
+        });
         if (!frame.done) return;
-        const keys = [...this.#pages];
+        const pages = this.#pages;
         this.#pages = undefined;
         this.#to("snapshot_done");
-        this.#o.handlers.snapshot(keys, frame.head, this.#pagesSince);
+        const ranges = new Map([...pages].filter((e): e is [string, readonly string[]] => e[1] !== undefined));
+        this.#o.handlers.snapshot(
+          [...pages.keys()],
+          frame.head,
+          this.#pagesSince,
+          ranges.size > 0 ? ranges : undefined,
+        );
         return;
       }
       case "error":
@@ -237,11 +249,18 @@ export class EdgeSession {
       this.#halt();
       return;
     }
+    const dataplane = frame.dataplane ?? "batman";
+    if (dataplane !== this.#o.dataplane) {
+      this.#refusal = `edge says domain ${domain} is a ${dataplane} domain but domains.${domain}.mode is "${this.#o.dataplane}": refusing to run this domain; fix the configuration on one side (docs/parker.md)`;
+      this.#o.logger.error(this.#refusal);
+      this.#halt();
+      return;
+    }
     this.#o.handlers.head(frame.head, true);
     this.#to(frame.mode === "snapshot" ? "welcome_snapshot" : "welcome_replay");
     this.#o.logger.info("welcome", { mode: frame.mode, head: frame.head, since: this.#o.handlers.cursor().since });
     if (frame.mode === "snapshot") {
-      this.#pages = new Set();
+      this.#pages = new Map();
       this.#pagesSince = this.#o.clock.now();
     }
     if (this.#interface) this.#send(this.#interface);

@@ -11,7 +11,7 @@ const entry = (seq: number, public_key: string, op: "add" | "remove" = "add"): P
 describe("a batch of changes from the edge", () => {
   it("applies entries in seq order: the last op per key wins, whatever order they came in", () => {
     const plan = planBatch([entry(3, a, "remove"), entry(1, a), entry(2, b), entry(4, b, "remove"), entry(5, b)], none);
-    expect(plan).toEqual({ adds: [b], removes: [a], refused: [], seq: 5 });
+    expect(plan).toEqual({ adds: [b], removes: [a], refused: [], ranges: new Map(), seq: 5 });
   });
 
   it("never touches a static peer, but still acknowledges its seq", () => {
@@ -20,9 +20,16 @@ describe("a batch of changes from the edge", () => {
       adds: [c],
       removes: [],
       refused: [],
+      ranges: new Map(),
       seq: 8,
     });
-    expect(planBatch([entry(9, s)], reserved)).toEqual({ adds: [], removes: [], refused: [], seq: 9 });
+    expect(planBatch([entry(9, s)], reserved)).toEqual({
+      adds: [],
+      removes: [],
+      refused: [],
+      ranges: new Map(),
+      seq: 9,
+    });
   });
 
   it("refuses the gateway's own key with a reason (failed in the ack), never removes it, still acks its seq", () => {
@@ -31,11 +38,18 @@ describe("a batch of changes from the edge", () => {
       adds: [a],
       removes: [],
       refused: [ownKeyFailure(c)],
+      ranges: new Map(),
       seq: 2,
     });
     expect(ownKeyFailure(c).reason).toMatch(/gateway's own WireGuard public key/);
     // Removing "it" would delete the gateway's own route: nothing to do, nothing to report.
-    expect(planBatch([entry(3, c, "remove")], reserved)).toEqual({ adds: [], removes: [], refused: [], seq: 3 });
+    expect(planBatch([entry(3, c, "remove")], reserved)).toEqual({
+      adds: [],
+      removes: [],
+      refused: [],
+      ranges: new Map(),
+      seq: 3,
+    });
   });
 
   it("an entry the agent cannot apply is the key's last op: earlier ops of the batch are moot, it is refused with its reason", () => {
@@ -44,6 +58,7 @@ describe("a batch of changes from the edge", () => {
       adds: [b],
       removes: [],
       refused: [{ public_key: a, reason }],
+      ranges: new Map(),
       seq: 3,
     });
     // A later op wins over it again; the highest seq is acknowledged either way.
@@ -51,9 +66,26 @@ describe("a batch of changes from the edge", () => {
       adds: [],
       removes: [a],
       refused: [],
+      ranges: new Map(),
       seq: 5,
     });
     expect(planBatch([], none, [{ seq: 9, public_key: c, reason }]).seq).toBe(9);
+  });
+
+  it("carries a Parker node's ranges from its last add; a later remove or unapplied entry drops them", () => {
+    const reason = 'not applied: this agent does not know op "verify" (upgrade wgkex-agent)';
+    const plan = planBatch(
+      [
+        { ...entry(1, a), allowed_ips: ["2001:db8::/64"] },
+        { ...entry(2, a), allowed_ips: ["2001:db8:1::/64", "10.0.1.0/24"] },
+        { ...entry(3, b), allowed_ips: ["2001:db8:2::/64"] },
+        entry(4, b, "remove"),
+        { ...entry(5, c), allowed_ips: ["2001:db8:3::/64"] },
+      ],
+      none,
+      [{ seq: 6, public_key: c, reason }],
+    );
+    expect(plan.ranges).toEqual(new Map([[a, ["2001:db8:1::/64", "10.0.1.0/24"]]]));
   });
 
   it("whatever the arrival order: each key in one list, with its last op; seq is the highest", () => {

@@ -1,3 +1,4 @@
+import { MAX_RANGES_PER_NODE } from "@wgkex-edge/shared";
 import { containsPrefix, formatPrefix, type Prefix, parsePrefix } from "@wgkex-edge/shared/parker";
 
 /**
@@ -8,8 +9,17 @@ import { containsPrefix, formatPrefix, type Prefix, parsePrefix } from "@wgkex-e
  */
 export type RangeCheck = { ok: true; ranges: string[] } | { ok: false; reason: string };
 
-/** At most this many ranges per node: an IPv6 allocation and an IPv4 range, with room to spare. */
-export const MAX_RANGES = 4;
+/** At most this many ranges per node (the protocol's limit). */
+export const MAX_RANGES = MAX_RANGES_PER_NODE;
+
+/** The pools of a Parker domain's configuration (validated when the configuration loaded). */
+export function poolsOf(texts: readonly string[]): Prefix[] {
+  return texts.map((text) => {
+    const parsed = parsePrefix(text);
+    if (!parsed.ok) throw new Error(`parker.pools: ${parsed.reason}`);
+    return parsed.prefix;
+  });
+}
 
 export function checkRanges(ranges: readonly string[] | undefined, pools: readonly Prefix[]): RangeCheck {
   if (ranges === undefined || ranges.length === 0) return { ok: false, reason: "parker: no ranges for the node" };
