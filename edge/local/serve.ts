@@ -30,6 +30,10 @@ export interface LocalEdgeOptions {
   bundleDir?: string;
   /** Forward workerd's console output. */
   verbose?: boolean;
+  /** The PARKER_SIGNING_KEY secret (docs/parker.md). */
+  parkerSigningKey?: string;
+  /** Every line workerd prints (its console), e.g. to assert a log line. */
+  onLog?: (line: string) => void;
 }
 
 export interface LocalEdge {
@@ -109,6 +113,7 @@ export async function startLocalEdge(options: LocalEdgeOptions = {}): Promise<Lo
     GATEWAY_TOKENS: JSON.stringify(options.gatewayTokens ?? {}),
   };
   if (options.adminToken) bindings.ADMIN_TOKEN = options.adminToken;
+  if (options.parkerSigningKey !== undefined) bindings.PARKER_SIGNING_KEY = options.parkerSigningKey;
   if (options.persistDir) mkdirSync(options.persistDir, { recursive: true });
   const miniflare = new Miniflare({
     modules: true,
@@ -126,10 +131,30 @@ export async function startLocalEdge(options: LocalEdgeOptions = {}): Promise<Lo
     cf: false,
     host: options.host ?? "127.0.0.1",
     port: options.port ?? 0,
-    ...(options.verbose ? {} : { handleRuntimeStdio: () => {} }),
+    ...(options.onLog
+      ? {
+          handleRuntimeStdio: (stdout: NodeJS.ReadableStream, stderr: NodeJS.ReadableStream) =>
+            forwardLines([stdout, stderr], options.onLog!, options.verbose),
+        }
+      : options.verbose
+        ? {}
+        : { handleRuntimeStdio: () => {} }),
   });
   const url = await miniflare.ready;
   return { url, miniflare, stop: () => miniflare.dispose() };
+}
+
+/** workerd's output, line by line, to `onLine` (and on to this process's output when verbose). */
+function forwardLines(streams: NodeJS.ReadableStream[], onLine: (line: string) => void, verbose?: boolean): void {
+  for (const stream of streams) {
+    let rest = "";
+    stream.on("data", (chunk: Buffer) => {
+      if (verbose) process.stderr.write(chunk);
+      const lines = (rest + chunk.toString()).split("\n");
+      rest = lines.pop() ?? "";
+      for (const line of lines) onLine(line);
+    });
+  }
 }
 
 function argValue(name: string): string | undefined {
@@ -141,12 +166,14 @@ function argValue(name: string): string | undefined {
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const configFile = argValue("--config");
   const tokensFile = argValue("--tokens");
+  const parkerKeyFile = argValue("--parker-key-file");
   const edge = await startLocalEdge({
     port: Number(argValue("--port") ?? 8787),
     persistDir: argValue("--persist") ?? false,
     ...(configFile ? { config: JSON.parse(readFileSync(configFile, "utf8")) } : {}),
     ...(tokensFile ? { gatewayTokens: JSON.parse(readFileSync(tokensFile, "utf8")) } : {}),
     ...(argValue("--admin-token") ? { adminToken: argValue("--admin-token") } : {}),
+    ...(parkerKeyFile ? { parkerSigningKey: readFileSync(parkerKeyFile, "utf8") } : {}),
     ...(process.argv.includes("--no-node-limit") ? { nodeLimit: false as const } : {}),
     verbose: process.argv.includes("--verbose"),
   });
