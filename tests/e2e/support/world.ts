@@ -307,7 +307,7 @@ export function cleanLeftovers(prefix: string, log: (line: string) => void = () 
   for (const d of dirs) rmSync(path.join(tmpdir(), d), { recursive: true, force: true });
 }
 
-function destroyNamespace(ns: string): void {
+export function destroyNamespace(ns: string): void {
   const pids = run(["ip", "netns", "pids", ns]).stdout.split("\n").filter(Boolean);
   for (const pid of pids) {
     try {
@@ -342,7 +342,7 @@ export class EdgeProcess {
   readonly #logFile: string;
   #child: ChildProcess | undefined;
 
-  constructor(dir: string, port: number, config: unknown, nodeLimit: boolean) {
+  constructor(dir: string, port: number, config: unknown, nodeLimit: boolean, extraArgs: readonly string[] = []) {
     this.port = port;
     this.persistDir = path.join(dir, "edge-state");
     this.url = new URL(`http://127.0.0.1:${port}/`);
@@ -364,6 +364,7 @@ export class EdgeProcess {
       "--admin-token",
       ADMIN_TOKEN,
       ...(nodeLimit ? [] : ["--no-node-limit"]),
+      ...extraArgs,
     ];
   }
 
@@ -501,7 +502,11 @@ export class Gateway {
   readonly logFile: string;
   #child: ChildProcess | undefined;
 
-  constructor(world: World, index: number, keys: { privateKey: string; publicKey: string }) {
+  constructor(
+    world: Pick<World, "id" | "tag" | "dir">,
+    index: number,
+    keys: { privateKey: string; publicKey: string },
+  ) {
     this.name = `gw0${index}`;
     this.ns = `${world.id}-${this.name}`;
     this.address = `10.213.1.${index}`;
