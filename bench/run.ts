@@ -31,6 +31,10 @@ const SUITES: Record<
     about: "10,000 keys on kernel WireGuard in a Debian guest (QEMU): batched vs one-per-key vs wireguard-go",
     load: () => import("./suites/kernel.ts"),
   },
+  parker: {
+    about: "Parker config answers per second, signing included, next to v2 (part 7)",
+    load: () => import("./suites/parker.ts"),
+  },
 };
 
 const args = process.argv.slice(2);

@@ -47,6 +47,8 @@ export class BenchGateway {
               port: 40000 + n,
               address: `${name}.bench.invalid`,
               link_address: `fe80::${n.toString(16)}`,
+              // Parker's IPv4 next hop (ignored in batman-adv domains).
+              address4: `10.255.255.${n}`,
             });
             this.send({ type: "load", connected: 0, load: 0, peers: 0 });
           }

@@ -11,7 +11,8 @@ import { type LatencySummary, summarize } from "./stats.ts";
  */
 export interface LoadOptions {
   base: URL;
-  path: string;
+  /** The request path, or the path of request number i (e.g. a GET with a fresh query). */
+  path: string | ((i: number) => string);
   concurrency: number;
   /** Stop after this long (ms) ... */
   durationMs?: number;
@@ -76,7 +77,8 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
         headers["Content-Length"] = Buffer.byteLength(body);
       }
       const sent = performance.now();
-      const req = http.request({ agent, host, port, path: options.path, method, headers }, (res) => {
+      const path = typeof options.path === "function" ? options.path(i) : options.path;
+      const req = http.request({ agent, host, port, path, method, headers }, (res) => {
         const status = res.statusCode ?? 0;
         let text = "";
         if (options.onAnswer) {

@@ -53,6 +53,8 @@ export async function startBenchEdge(
   domains: string[],
   gateways: string[],
   persist = true,
+  /** Parker (bench/suites/parker.ts): the config with its parker section, and the signing key. */
+  parker?: { config: unknown; signingKey: string },
 ): Promise<Served & { edge: LocalEdge }> {
   buildBenchEdge();
   const persistDir = persist ? benchTemp("edge") : undefined;
@@ -60,7 +62,8 @@ export async function startBenchEdge(
     startLocalEdge({
       bundleDir: BENCH_BUNDLE_DIR,
       persistDir: persistDir ?? false,
-      config: benchConfig(domains, gateways),
+      config: parker?.config ?? benchConfig(domains, gateways),
+      ...(parker ? { parkerSigningKey: parker.signingKey } : {}),
       gatewayTokens: Object.fromEntries(gateways.map((g) => [g, BENCH_TOKENS[g]!])),
       nodeLimit: false,
     }),
