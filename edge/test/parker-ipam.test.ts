@@ -163,6 +163,19 @@ describe("Parker IPAM in the domain's object", () => {
     });
   });
 
+  it("keeps no client address: a keyed hash, blanked once the per-source window passed", async () => {
+    await withService(parkerConfig(), async (service, _hooks, store) => {
+      const key = freshKey();
+      await ask(service, key, "198.51.100.9");
+      const source = store.allocation(key)!.source;
+      expect(source).toMatch(/^[0-9a-f]{32}$/);
+      expect(source).toBe(store.sourceTag("198.51.100.9"));
+      expect(source).not.toBe(store.sourceTag("198.51.100.10"));
+      service.expire(T0 + HOUR + 1);
+      expect(store.allocation(key)!.source).toBe("");
+    });
+  });
+
   it("limits new allocations per hour over all sources", async () => {
     await withService(parkerConfig({ limits: { new_per_hour: 3 } }), async (service) => {
       for (let i = 0; i < 3; i++) expect((await ask(service, freshKey(), `s${i}`)).kind).toBe("config");

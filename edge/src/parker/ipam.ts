@@ -18,7 +18,7 @@
 export interface AllocationRow {
   public_key: string;
   idx: number;
-  /** Client address key (IPv4 or IPv6 /64) that caused the allocation. */
+  /** Keyed hash of the client address (IPv4 or IPv6 /64) that caused the allocation; '' after the window. */
   source: string;
   allocated_at: number;
   /** Last config request of the node. */

@@ -144,7 +144,8 @@ export class ParkerService {
   /** A new allocation at the lowest free index, or why not. */
   private allocate(query: ParkerQuery): AllocationRow | Refusal {
     const limits = this.parker.limits;
-    const counts = this.store.counts(query.source, query.now, limits.new_per_source_window_s * 1000);
+    const source = this.store.sourceTag(query.source);
+    const counts = this.store.counts(source, query.now, limits.new_per_source_window_s * 1000);
     const refusal = admitNew(counts, {
       newPerSource: limits.new_per_source,
       newPerSourceWindowMs: limits.new_per_source_window_s * 1000,
@@ -158,7 +159,7 @@ export class ParkerService {
     const row: AllocationRow = {
       public_key: query.request.publicKey,
       idx,
-      source: query.source,
+      source,
       allocated_at: query.now,
       requested_at: query.now,
       handshake_at: null,
@@ -191,6 +192,7 @@ export class ParkerService {
 
   /** Free expired allocations (and withdraw their peers); one page per call. */
   expire(now: number, limit = 1000): number {
+    this.store.forgetSources(now - this.parker.limits.new_per_source_window_s * 1000);
     const { unconfirmed_h, idle_days } = this.parker.expiry;
     const rules = { unconfirmedMs: unconfirmed_h * 3_600_000, idleMs: idle_days * 86_400_000 };
     const rows = this.store.expired(now - rules.unconfirmedMs, now - rules.idleMs, limit);

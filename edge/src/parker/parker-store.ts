@@ -1,3 +1,4 @@
+import { sourceTag, toHex } from "@wgkex-edge/shared/parker";
 import { rows } from "../storage/sql.ts";
 import type { AdmissionCounts, AllocationRow } from "./ipam.ts";
 
@@ -6,7 +7,8 @@ import type { AdmissionCounts, AllocationRow } from "./ipam.ts";
  * other domains have the (empty) tables too, which costs nothing.
  */
 export const PARKER_MIGRATION_SQL = `
-  -- One row per node key: its stable allocation index and what it was last given.
+  -- One row per node key: its stable allocation index and what it was last given. source is
+  -- a keyed hash of the client address (IPv4 or /64), blanked once the per-source window passed.
   CREATE TABLE parker_allocations (
     public_key TEXT PRIMARY KEY,
     idx INTEGER NOT NULL UNIQUE,
@@ -25,9 +27,27 @@ export const PARKER_MIGRATION_SQL = `
 /** Every SQL statement of the IPAM; synchronous, so a decision and its write are atomic. */
 export class ParkerStore {
   private readonly sql: SqlStorage;
+  private salt: string | undefined;
 
   constructor(sql: SqlStorage) {
     this.sql = sql;
+  }
+
+  /** The stored form of a client address: a keyed hash, the key random per object. */
+  sourceTag(source: string): string {
+    if (this.salt === undefined) {
+      const stored = rows<{ value: string }>(this.sql, "SELECT value FROM meta WHERE key = 'parker_source_salt'")[0];
+      this.salt = stored?.value ?? toHex(crypto.getRandomValues(new Uint8Array(16)));
+      if (stored === undefined) {
+        this.sql.exec("INSERT INTO meta (key, value) VALUES ('parker_source_salt', ?)", this.salt);
+      }
+    }
+    return sourceTag(this.salt, source);
+  }
+
+  /** Forget which address caused allocations older than the per-source window. */
+  forgetSources(before: number): void {
+    this.sql.exec("UPDATE parker_allocations SET source = '' WHERE source != '' AND allocated_at <= ?", before);
   }
 
   private all<T>(query: string, ...bindings: unknown[]): T[] {

@@ -7,5 +7,6 @@ export * from "./layout.ts";
 export * from "./request.ts";
 export * from "./signer.ts";
 export * from "./signify.ts";
+export * from "./source-tag.ts";
 export * from "./transport.ts";
 export * from "./verify.ts";
