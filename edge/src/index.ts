@@ -7,7 +7,7 @@ import { INTERNAL_ERROR, internalServerError, notFound, wgkexError } from "./htt
 import { admin } from "./routes/admin.ts";
 import { gatewaySocket } from "./routes/gateway-socket.ts";
 import { NODE_API_PATHS, nodeApi } from "./routes/node-api.ts";
-import { parkerApi } from "./routes/parker.ts";
+import { PARKER_PATHS, parkerApi } from "./routes/parker.ts";
 import { receipts } from "./routes/receipts.ts";
 import { status } from "./routes/status.ts";
 
@@ -37,7 +37,8 @@ app.onError((error, c) => {
       path: c.req.path,
     }),
   );
-  return NODE_API_PATHS.has(c.req.path) ? internalServerError() : wgkexError(INTERNAL_ERROR, 500);
+  const flask = NODE_API_PATHS.has(c.req.path) || PARKER_PATHS.has(c.req.path);
+  return flask ? internalServerError() : wgkexError(INTERNAL_ERROR, 500);
 });
 
 export default app satisfies ExportedHandler<Env>;

@@ -11,18 +11,11 @@ import type { ParkerDecision } from "./parker-service.ts";
  * Parker's HTTP answers. Success and every "come back later" are `200 text/plain`, signed:
  * a router that gets anything else retries in 20 s (2 s for FFMUC) without reading the
  * body, so errors are only for requests no router sends (bad parameters) and for a broken
- * edge. Their bodies are wgkex parker's (compact JSON + "\n"), for operators with curl.
+ * edge. Their bodies are wgkex parker's (Flask: compact JSON + "\n", wgkexError), for
+ * operators with curl.
  */
-export const PARKER_DISABLED = "Parker support is not enabled on this broker";
 export const PARKER_INVALID = "Invalid data received. Please check your request and try again.";
 export const PARKER_SIGNATURE_ERROR = "Internal signature error. Please try again later.";
-
-export function parkerError(message: string, status: 400 | 500): Response {
-  return new Response(`${JSON.stringify({ error: { message } })}\n`, {
-    status,
-    headers: { "Content-Type": "application/json", "Cache-Control": "no-store" },
-  });
-}
 
 /** The signed body of a decision, in the configured byte format. */
 export function decisionJson(decision: ParkerDecision, format: AnswerFormat): string {
