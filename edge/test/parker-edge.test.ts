@@ -177,6 +177,15 @@ describe("Parker configuration from the edge", () => {
     );
   });
 
+  it("answers other methods as Flask answers a GET route", async () => {
+    const post = await fetchEdge("/config", { method: "POST", body: "x" });
+    expect(post.status).toBe(405);
+    expect(post.headers.get("Allow")).toBe("GET, HEAD, OPTIONS");
+    const options = await fetchEdge("/api/v3/config", { method: "OPTIONS" });
+    expect(options.status).toBe(200);
+    expect(options.headers.get("Allow")).toBe("GET, HEAD, OPTIONS");
+  });
+
   it("refuses v1/v2 registrations for the Parker domain", async () => {
     const res = await exports.default.fetch("http://edge.test/api/v2/wg/key/exchange", {
       method: "POST",
