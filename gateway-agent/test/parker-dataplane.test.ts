@@ -2,7 +2,7 @@ import { generateKeyPairSync } from "node:crypto";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type Prefix, parsePrefix } from "@wgkex-edge/shared/parker";
+import { prefixOf } from "@wgkex-edge/shared/parker";
 import { describe, expect, it } from "vitest";
 import { RecordingRunner } from "../src/commands/recording-runner.ts";
 import { fail, ok } from "../src/commands/runner.ts";
@@ -14,11 +14,7 @@ import { PeerProgrammer } from "../src/dataplane/peers.ts";
 import { provisionDomain } from "../src/dataplane/provision.ts";
 import { silentLogger } from "../src/log.ts";
 
-const prefix = (text: string): Prefix => {
-  const parsed = parsePrefix(text);
-  if (!parsed.ok) throw new Error(parsed.reason);
-  return parsed.prefix;
-};
+const prefix = prefixOf;
 const POOLS = [prefix("2001:db8:100::/48"), prefix("10.0.0.0/16")];
 const target = { wireguard: "wg-parker", pools: POOLS };
 

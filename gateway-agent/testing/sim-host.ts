@@ -198,22 +198,8 @@ export class SimHost {
       }
       return ok();
     }
-    if (j === "ip -6 -force -batch -") {
-      if (this.failBatches) return fail("Segmentation fault", 139);
-      const errors: string[] = [];
-      (call.stdin ?? "")
-        .split("\n")
-        .filter(Boolean)
-        .forEach((line, i) => {
-          const [, op, dst, , dev] = line.split(" ");
-          const set = this.routes.get(dev!) ?? new Set<string>();
-          this.routes.set(dev!, set);
-          const ll = dst!.replace("/128", "");
-          if (op === "replace") set.add(ll);
-          else if (!set.delete(ll)) errors.push(`RTNETLINK answers: No such process\nCommand failed -:${i + 1}`);
-        });
-      return errors.length ? { code: 1, stdout: "", stderr: errors.join("\n") } : ok();
-    }
+    // batman-adv domains: fe80 host routes, kept without their /128.
+    if (j === "ip -6 -force -batch -") return this.#routeBatch(call, (dst) => dst.replace("/128", ""));
     if (a[0] === "ip" && a[2] === "route" && (a[3] === "replace" || a[3] === "del")) {
       const set = this.routes.get(a[6]!) ?? new Set<string>();
       this.routes.set(a[6]!, set);
@@ -222,20 +208,7 @@ export class SimHost {
       return ok();
     }
     // Parker: routes of whole ranges, either family, kept with their length.
-    if (j === "ip -force -batch -") {
-      const errors: string[] = [];
-      (call.stdin ?? "")
-        .split("\n")
-        .filter(Boolean)
-        .forEach((line, i) => {
-          const [, op, dst, , dev] = line.split(" ");
-          const set = this.routes.get(dev!) ?? new Set<string>();
-          this.routes.set(dev!, set);
-          if (op === "replace") set.add(dst!);
-          else if (!set.delete(dst!)) errors.push(`RTNETLINK answers: No such process\nCommand failed -:${i + 1}`);
-        });
-      return errors.length ? { code: 1, stdout: "", stderr: errors.join("\n") } : ok();
-    }
+    if (j === "ip -force -batch -") return this.#routeBatch(call, (dst) => dst);
     if (a[0] === "ip" && a[1] === "route" && (a[2] === "replace" || a[2] === "del")) {
       const set = this.routes.get(a[5]!) ?? new Set<string>();
       this.routes.set(a[5]!, set);
@@ -282,6 +255,23 @@ export class SimHost {
       );
     }
     return undefined;
+  }
+
+  /** `ip [-6] -force -batch -` with `route replace|del <dst> dev <dev>` lines, as ip reports failures. */
+  #routeBatch(call: RecordedCall, key: (dst: string) => string): CommandResult {
+    if (this.failBatches) return fail("Segmentation fault", 139);
+    const errors: string[] = [];
+    (call.stdin ?? "")
+      .split("\n")
+      .filter(Boolean)
+      .forEach((line, i) => {
+        const [, op, dst, , dev] = line.split(" ");
+        const set = this.routes.get(dev!) ?? new Set<string>();
+        this.routes.set(dev!, set);
+        if (op === "replace") set.add(key(dst!));
+        else if (!set.delete(key(dst!))) errors.push(`RTNETLINK answers: No such process\nCommand failed -:${i + 1}`);
+      });
+    return errors.length ? { code: 1, stdout: "", stderr: errors.join("\n") } : ok();
   }
 }
 

@@ -8,18 +8,14 @@ import {
   isUsableIndex,
   layoutCapacity,
   type ParkerLayout,
-  type Prefix,
   parseAddress,
   parsePrefix,
+  prefixOf,
   subnet,
 } from "../src/parker/index.ts";
 import vectors from "../testing/parker-vectors.json" with { type: "json" };
 
-const prefix = (text: string): Prefix => {
-  const parsed = parsePrefix(text);
-  if (!parsed.ok) throw new Error(parsed.reason);
-  return parsed.prefix;
-};
+const prefix = prefixOf;
 
 describe("addresses as ip prints them (RFC 5952, glibc inet_ntop)", () => {
   it.each([

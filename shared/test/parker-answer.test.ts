@@ -8,8 +8,7 @@ import {
   fromBase64,
   type NodeConfigAnswer,
   type ParkerLayout,
-  type Prefix,
-  parsePrefix,
+  prefixOf,
   signedBody,
   toBase64,
   toHex,
@@ -18,11 +17,7 @@ import {
 import { splitResponse } from "../testing/parker-node.ts";
 import vectors from "../testing/parker-vectors.json" with { type: "json" };
 
-const prefix = (text: string): Prefix => {
-  const parsed = parsePrefix(text);
-  if (!parsed.ok) throw new Error(parsed.reason);
-  return parsed.prefix;
-};
+const prefix = prefixOf;
 
 const { wgkex_answer: vector, key } = vectors;
 const xlatLayout: ParkerLayout = {

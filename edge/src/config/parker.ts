@@ -4,10 +4,10 @@ import {
   type Family,
   layoutCapacity,
   type ParkerLayout,
-  type Prefix,
   parseAddress,
   parsePrefix,
   parseSignifyPublicKey,
+  prefixOf,
   SigningKeyError,
 } from "@wgkex-edge/shared/parker";
 import { z } from "zod";
@@ -126,12 +126,6 @@ interface GatewayLike {
   domains?: string[] | undefined;
   parker?: GatewayParkerConfig | undefined;
 }
-
-const prefixOf = (text: string): Prefix => {
-  const parsed = parsePrefix(text);
-  if (!parsed.ok) throw new Error(parsed.reason);
-  return parsed.prefix;
-};
 
 const layouts = new WeakMap<ParkerConfig, ParkerLayout>();
 

@@ -1,3 +1,5 @@
+import { parseAddress } from "@wgkex-edge/shared/parker";
+
 /**
  * The rate-limit key for a client: its IPv4 address, or its IPv6 /64 (one site; a client
  * owning a /64 could otherwise rotate addresses to dodge the limit).
@@ -17,34 +19,9 @@ export function clientKey(address: string | null | undefined): string {
     .join(":")}::/64`;
 }
 
-/** The eight 16-bit groups of an IPv6 address, or undefined when it is not one. */
+/** The eight 16-bit groups of an IPv6 address (a zone is ignored), or undefined when it is not one. */
 export function expandIPv6(address: string): number[] | undefined {
-  let text = address.trim().toLowerCase();
-  const zone = text.indexOf("%");
-  if (zone >= 0) text = text.slice(0, zone);
-  // A trailing dotted IPv4 part counts as two groups.
-  const v4 = /^(.*:)(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(text);
-  if (v4) {
-    const octets = v4.slice(2, 6).map(Number);
-    if (octets.some((o) => o > 255)) return undefined;
-    text = `${v4[1]}${((octets[0]! << 8) | octets[1]!).toString(16)}:${((octets[2]! << 8) | octets[3]!).toString(16)}`;
-  }
-  const halves = text.split("::");
-  if (halves.length > 2) return undefined;
-  const parse = (part: string): number[] | undefined => {
-    if (part === "") return [];
-    const out: number[] = [];
-    for (const g of part.split(":")) {
-      if (!/^[0-9a-f]{1,4}$/.test(g)) return undefined;
-      out.push(Number.parseInt(g, 16));
-    }
-    return out;
-  };
-  const head = parse(halves[0]!);
-  const tail = halves.length === 2 ? parse(halves[1]!) : [];
-  if (head === undefined || tail === undefined) return undefined;
-  if (halves.length === 1) return head.length === 8 ? head : undefined;
-  const missing = 8 - head.length - tail.length;
-  if (missing < 1) return undefined;
-  return [...head, ...new Array<number>(missing).fill(0), ...tail];
+  const parsed = parseAddress(address.trim().split("%")[0]!);
+  if (parsed?.family !== 6) return undefined;
+  return Array.from({ length: 8 }, (_, i) => Number((parsed.value >> BigInt(112 - 16 * i)) & 0xffffn));
 }

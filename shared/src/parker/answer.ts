@@ -108,65 +108,66 @@ function encodeObject(entries: Entries, format: AnswerFormat): string {
   return `{${parts.join(style.item)}}`;
 }
 
-const concentratorEntries = (c: ConcentratorEntry): Entries => [
-  ["address4", c.address4],
-  ["address6", c.address6],
-  ["endpoint", c.endpoint],
-  ["pubkey", c.pubkey],
-  ["id", c.id],
-];
+/** Field order per format: wgkex parker's dataclasses, etcd-tools' Go structs. */
+const ORDER = {
+  wgkex: {
+    config: [
+      "nonce",
+      "time",
+      "id",
+      "mtu",
+      "concentrators",
+      "range6",
+      "address6",
+      "xlat_range6",
+      "range4",
+      "address4",
+      "wg_keepalive",
+      "retry",
+    ],
+    retry: ["nonce", "time", "retry"],
+  },
+  ffbs: {
+    config: [
+      "id",
+      "concentrators",
+      "mtu",
+      "retry",
+      "wg_keepalive",
+      "range4",
+      "range6",
+      "xlat_range6",
+      "address4",
+      "address6",
+      "nonce",
+      "time",
+    ],
+    retry: ["retry", "nonce", "time"],
+  },
+} as const satisfies Record<
+  AnswerFormat,
+  { config: ReadonlyArray<keyof NodeConfigAnswer>; retry: ReadonlyArray<keyof RetryAnswer> }
+>;
+const CONCENTRATOR_ORDER = ["address4", "address6", "endpoint", "pubkey", "id"] as const;
+
+const pick = <T extends object>(value: T, keys: ReadonlyArray<keyof T>, map: (v: T[keyof T]) => Value | undefined) =>
+  keys.map((key) => [String(key), map(value[key])] as const);
 
 /** The JSON line (without its "\n") of a configuration answer. */
 export function encodeNodeConfig(answer: NodeConfigAnswer, format: AnswerFormat): string {
-  const concentrators = answer.concentrators.map(concentratorEntries);
-  const entries: Entries =
-    format === "wgkex"
-      ? [
-          ["nonce", answer.nonce],
-          ["time", answer.time],
-          ["id", answer.id],
-          ["mtu", answer.mtu],
-          ["concentrators", concentrators],
-          ["range6", answer.range6],
-          ["address6", answer.address6],
-          ["xlat_range6", answer.xlat_range6],
-          ["range4", answer.range4],
-          ["address4", answer.address4],
-          ["wg_keepalive", answer.wg_keepalive],
-          ["retry", answer.retry],
-        ]
-      : [
-          ["id", answer.id],
-          ["concentrators", concentrators],
-          ["mtu", answer.mtu],
-          ["retry", answer.retry],
-          ["wg_keepalive", answer.wg_keepalive],
-          ["range4", answer.range4],
-          ["range6", answer.range6],
-          ["xlat_range6", answer.xlat_range6],
-          ["address4", answer.address4],
-          ["address6", answer.address6],
-          ["nonce", answer.nonce],
-          ["time", answer.time],
-        ];
-  return encodeObject(entries, format);
+  const concentrators = answer.concentrators.map((c) => pick(c, CONCENTRATOR_ORDER, (v) => v));
+  return encodeObject(
+    pick(answer, ORDER[format].config, (v) => (Array.isArray(v) ? concentrators : (v as Value | undefined))),
+    format,
+  );
 }
 
 /** The JSON line of a "come back later" answer. */
 export function encodeRetry(answer: RetryAnswer, format: AnswerFormat): string {
-  const entries: Entries =
-    format === "wgkex"
-      ? [
-          ["nonce", answer.nonce],
-          ["time", answer.time],
-          ["retry", answer.retry],
-        ]
-      : [
-          ["retry", answer.retry],
-          ["nonce", answer.nonce],
-          ["time", answer.time],
-        ];
-  return encodeObject(entries, format);
+  return encodeObject(
+    pick(answer, ORDER[format].retry, (v) => v),
+    format,
+  );
 }
 
 /** The whole body: JSON, "\n", signature over both, no trailing newline (as both servers). */

@@ -144,6 +144,13 @@ export function parsePrefix(text: string): PrefixParse {
   return { ok: true, prefix: { family: address.family, network, length } };
 }
 
+/** A prefix that is known to be valid (configuration validated, constants); throws otherwise. */
+export function prefixOf(text: string): Prefix {
+  const parsed = parsePrefix(text);
+  if (!parsed.ok) throw new TypeError(parsed.reason);
+  return parsed.prefix;
+}
+
 export function mask(family: Family, length: number): bigint {
   const bits = BigInt(familyBits(family));
   const all = (1n << bits) - 1n;

@@ -30,7 +30,6 @@ import {
   genKeyPair,
   inNs,
   sh,
-  TOKENS,
 } from "./world.ts";
 
 export const PARKER_DOMAIN = "ffmuc_parker";
@@ -45,22 +44,10 @@ const PORT = 51820;
 /** gw01 as a Parker concentrator: the same agent process, a Parker domain in its config. */
 class ParkerGateway extends Gateway {
   writeParkerConfig(world: ParkerWorld): void {
-    const keyFile = path.join(world.dir, `${this.name}.key`);
-    const tokenFile = path.join(world.dir, `${this.name}.token`);
-    writeFileSync(keyFile, `${this.privateKey}\n`, { mode: 0o600 });
-    writeFileSync(tokenFile, `${TOKENS[this.name]}\n`, { mode: 0o600 });
+    const { keyFile, head } = this.commonConfig(world);
     writeFileSync(
       this.configFile,
-      `# ${this.name} of the Parker e2e world ${world.id}
-gateway: ${this.name}
-netns: ${this.ns}
-edge: { url: "${world.edge.url.href}", token_file: ${tokenFile}, backoff_min_ms: 100, backoff_max_ms: 1000 }
-external_address: "${this.address}"
-domain_prefixes: [ffmuc_]
-state_dir: ${this.stateDir}
-metrics: { listen: null }
-wireguard: { implementation: userspace, command: [wireguard-go, -f] }
-domains:
+      `${head}domains:
   ${PARKER_DOMAIN}:
     mode: parker
     listen_port: ${PORT}

@@ -521,19 +521,16 @@ export class Gateway {
     this.logFile = path.join(world.dir, `${this.name}.log`);
   }
 
-  writeConfig(world: World, tuning: AgentTuning): void {
+  /**
+   * The key and token files, and the configuration every e2e gateway shares (its name,
+   * namespace, edge, userspace WireGuard); the caller adds tuning and domains.
+   */
+  protected commonConfig(world: Pick<World, "id" | "dir" | "edge">): { keyFile: string; head: string } {
     const keyFile = path.join(world.dir, `${this.name}.key`);
     const tokenFile = path.join(world.dir, `${this.name}.token`);
     writeFileSync(keyFile, `${this.privateKey}\n`, { mode: 0o600 });
     writeFileSync(tokenFile, `${TOKENS[this.name]}\n`, { mode: 0o600 });
-    const statics = world.gateways
-      .filter((g) => g !== this)
-      .map((g) => `      - { name: ${g.name}, public_key: "${g.publicKey}" }`);
-    const c = tuning.cleanup;
-    const r = tuning.reports ?? {};
-    writeFileSync(
-      this.configFile,
-      `# ${this.name} of e2e world ${world.id}
+    const head = `# ${this.name} of e2e world ${world.id}
 gateway: ${this.name}
 netns: ${this.ns}
 edge: { url: "${world.edge.url.href}", token_file: ${tokenFile}, backoff_min_ms: 100, backoff_max_ms: 1000 }
@@ -543,13 +540,26 @@ state_dir: ${this.stateDir}
 log_level: info
 metrics: { listen: null }
 wireguard: { implementation: userspace, command: [wireguard-go, -f] }
-${c ? `cleanup: { interval_s: ${c.interval_s}, stale_after_s: ${c.stale_after_s}, grace_s: ${c.grace_s} }\n` : ""}${
-  Object.keys(r).length > 0
-    ? `reports: { ${Object.entries(r)
-        .map(([k, v]) => `${k}: ${v}`)
-        .join(", ")} }\n`
-    : ""
-}domains:
+`;
+    return { keyFile, head };
+  }
+
+  writeConfig(world: World, tuning: AgentTuning): void {
+    const { keyFile, head } = this.commonConfig(world);
+    const statics = world.gateways
+      .filter((g) => g !== this)
+      .map((g) => `      - { name: ${g.name}, public_key: "${g.publicKey}" }`);
+    const c = tuning.cleanup;
+    const r = tuning.reports ?? {};
+    writeFileSync(
+      this.configFile,
+      `${head}${c ? `cleanup: { interval_s: ${c.interval_s}, stale_after_s: ${c.stale_after_s}, grace_s: ${c.grace_s} }\n` : ""}${
+        Object.keys(r).length > 0
+          ? `reports: { ${Object.entries(r)
+              .map(([k, v]) => `${k}: ${v}`)
+              .join(", ")} }\n`
+          : ""
+      }domains:
   ${DOMAIN}:
     listen_port: ${GATEWAY_PORT}
     private_key_file: ${keyFile}

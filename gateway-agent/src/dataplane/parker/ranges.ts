@@ -1,5 +1,5 @@
 import { MAX_RANGES_PER_NODE } from "@wgkex-edge/shared";
-import { containsPrefix, formatPrefix, type Prefix, parsePrefix } from "@wgkex-edge/shared/parker";
+import { containsPrefix, formatPrefix, type Prefix, parsePrefix, prefixOf } from "@wgkex-edge/shared/parker";
 
 /**
  * A node's ranges as the edge sends them, re-validated before they reach `wg` or `ip`: each
@@ -13,13 +13,7 @@ export type RangeCheck = { ok: true; ranges: string[] } | { ok: false; reason: s
 export const MAX_RANGES = MAX_RANGES_PER_NODE;
 
 /** The pools of a Parker domain's configuration (validated when the configuration loaded). */
-export function poolsOf(texts: readonly string[]): Prefix[] {
-  return texts.map((text) => {
-    const parsed = parsePrefix(text);
-    if (!parsed.ok) throw new Error(`parker.pools: ${parsed.reason}`);
-    return parsed.prefix;
-  });
-}
+export const poolsOf = (texts: readonly string[]): Prefix[] => texts.map(prefixOf);
 
 export function checkRanges(ranges: readonly string[] | undefined, pools: readonly Prefix[]): RangeCheck {
   if (ranges === undefined || ranges.length === 0) return { ok: false, reason: "parker: no ranges for the node" };
