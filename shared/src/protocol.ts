@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { addressVariantSchema } from "./address.ts";
 import { publicKeySchema } from "./key.ts";
+import { canonicalAddress, parseAddress } from "./parker/ip.ts";
 
 /**
  * The edge <-> gateway agent WebSocket protocol. One socket per (gateway, domain); every
@@ -62,7 +63,9 @@ export const interfaceFrame = z.strictObject({
   /** Parker domains: the concentrator's IPv4 on that interface (the nodes' IPv4 next hop). */
   address4: z
     .string()
-    .regex(/^\d{1,3}(\.\d{1,3}){3}$/)
+    .refine((a) => parseAddress(a)?.family === 4 && canonicalAddress(a) === a, {
+      message: "must be an IPv4 address, e.g. 10.255.255.1",
+    })
     .optional(),
 });
 
