@@ -12,7 +12,7 @@ const ping = (ns: string, family: 4 | 6, target: string, tries = 10): boolean =>
   return false;
 };
 
-describe.skipIf(skip !== undefined)("7. Parker: a routed node through its concentrator", () => {
+describe.skipIf(skip !== undefined)("9. Parker: a routed node through its concentrator", () => {
   let world: ParkerWorld;
   beforeAll(async () => {
     world = await ParkerWorld.create();
@@ -46,7 +46,7 @@ describe.skipIf(skip !== undefined)("7. Parker: a routed node through its concen
       },
       15_000,
     );
-    console.log(`e2e 7: config answered, peer and routes on the concentrator after ${Date.now() - t0} ms`);
+    console.log(`e2e 9: config answered, peer and routes on the concentrator after ${Date.now() - t0} ms`);
 
     node.apply(outcome);
     const host = node.addHost(config);
