@@ -21,6 +21,9 @@ describe.skipIf(skip !== undefined)("9. Parker: a routed node through its concen
     await world?.destroy();
   });
 
+  const parkerPool = async () =>
+    ((await world.edge.status(PARKER_DOMAIN)) as unknown as { parker: { used: number; unconfirmed: number } }).parker;
+
   it("gets a signed configuration, tunnels to the concentrator, and a host in its prefix pings through the gateway", async () => {
     const { node, gateway, edge } = world;
     const t0 = Date.now();
@@ -58,6 +61,15 @@ describe.skipIf(skip !== undefined)("9. Parker: a routed node through its concen
       `/api/v1/wg/key/status?domain=${PARKER_DOMAIN}&public_key=${encodeURIComponent(node.publicKey)}`,
     )) as { status: number; body: { target: string; gateways: Array<{ name: string; state: string }> } };
     expect(receipt.body).toMatchObject({ target: "gw01", gateways: [{ name: "gw01", state: "installed" }] });
+
+    // The handshake, reported by the agent's live keys, confirms the allocation (proof of
+    // possession): it no longer counts against the unconfirmed share nor expires as such.
+    await until(
+      async () => `the allocation to be confirmed: ${JSON.stringify(await parkerPool())}`,
+      async () => (await parkerPool()).unconfirmed === 0,
+      15_000,
+    );
+    expect(await parkerPool()).toMatchObject({ used: 1, unconfirmed: 0, alarm: false });
 
     // The next request changes nothing on the node: same ranges, same tunnel.
     const again = await node.client.cycle();

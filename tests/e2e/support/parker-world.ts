@@ -47,7 +47,9 @@ class ParkerGateway extends Gateway {
     const { keyFile, head } = this.commonConfig(world);
     writeFileSync(
       this.configFile,
-      `${head}domains:
+      // Live keys every 2 s (default 5 min): the node's handshake confirms its allocation within the test.
+      `${head}reports: { live_interval_s: 2 }
+domains:
   ${PARKER_DOMAIN}:
     mode: parker
     listen_port: ${PORT}
