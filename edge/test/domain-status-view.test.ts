@@ -2,6 +2,8 @@ import { describe, expect, it } from "vitest";
 import { gatewayConfigSchema } from "../src/config/schema.ts";
 import type { GatewayRow } from "../src/registry/gateways/gateways-table.ts";
 import { buildDomainStatus, type DomainFacts } from "../src/registry/views/domain-status.ts";
+import { renderStatusPage } from "../src/stats/page.ts";
+import { renderMetrics } from "../src/stats/prometheus.ts";
 
 const HOUR = 1000;
 const gwRow = (name: string, fields: Partial<GatewayRow> = {}): GatewayRow => ({
@@ -78,5 +80,42 @@ describe("buildDomainStatus (pure)", () => {
     );
     expect(s.registrations).toEqual({ last_hour: 3, last_day: 15 });
     expect(s.rejections_last_day).toEqual({ throttled: 5 });
+  });
+
+  it("raises the Parker pool alarm on the status page and in /metrics, and only for the Parker domain", () => {
+    const pool = { capacity: 255, used: 240, unconfirmed: 7, used_percent: 94.1, alarm: true };
+    const parker = buildDomainStatus(
+      facts({
+        domain: "ffbs_parker",
+        pool,
+        hourly: [
+          { hour: HOUR, kind: "parker_new", count: 4 },
+          { hour: HOUR, kind: "parker_pool_full", count: 9 },
+          { hour: HOUR - 30, kind: "parker_new", count: 100 },
+        ],
+        totals: { parker_new: 104, parker_pool_full: 9 },
+      }),
+    );
+    expect(parker.parker).toEqual({ ...pool, requests_last_day: { parker_new: 4, parker_pool_full: 9 } });
+    const status = {
+      generated_at: new Date(HOUR * 3_600_000).toISOString(),
+      domains: [parker, buildDomainStatus(facts())],
+      edge: { rejections_last_day: {}, totals: {} },
+    };
+    const page = renderStatusPage(status);
+    expect(page).toContain('id="parker-pool-alarm"');
+    expect(page).toContain("240 of 255 in use (94.1 %)");
+    expect(page).toContain("later: pool full: <b>9</b>");
+    const metrics = renderMetrics(status);
+    expect(metrics).toContain('wgkex_edge_parker_pool_alarm{domain="ffbs_parker"} 1');
+    expect(metrics).toContain('wgkex_edge_parker_pool_used{domain="ffbs_parker"} 240');
+    expect(metrics).toContain('wgkex_edge_parker_requests_total{domain="ffbs_parker",kind="pool_full"} 9');
+    expect(metrics).not.toContain('wgkex_edge_parker_pool_alarm{domain="ffmuc_welt"}');
+
+    const calm = renderStatusPage({
+      ...status,
+      domains: [buildDomainStatus(facts({ pool: { ...pool, alarm: false } }))],
+    });
+    expect(calm).not.toContain("parker-pool-alarm");
   });
 });

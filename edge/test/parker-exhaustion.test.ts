@@ -2,7 +2,15 @@ import { env, exports } from "cloudflare:workers";
 import { type CycleOutcome, ParkerNode } from "@wgkex-edge/shared/testing/parker-node";
 import vectors from "@wgkex-edge/shared/testing/parker-vectors.json" with { type: "json" };
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { connectGateway, fetchEdge, freshKey, GATEWAY_KEYS, type GatewayClient, receiptOf } from "./helpers.ts";
+import {
+  adminFetch,
+  connectGateway,
+  fetchEdge,
+  freshKey,
+  GATEWAY_KEYS,
+  type GatewayClient,
+  receiptOf,
+} from "./helpers.ts";
 
 /**
  * Attempts to exhaust the Parker pool through the Worker, as a stranger would: random keys,
@@ -50,6 +58,19 @@ async function pool(): Promise<{ capacity: number; used: number; unconfirmed: nu
     }>;
   }>();
   return status.domains.find((d) => d.domain === DOMAIN)!.parker!;
+}
+
+/** One sample of /metrics for the Parker domain, e.g. metric("wgkex_edge_parker_requests_total", {kind: "new"}). */
+async function metric(name: string, labels: Record<string, string> = {}): Promise<number> {
+  const text = await (await adminFetch("/metrics")).text();
+  const wanted = Object.entries({ domain: DOMAIN, ...labels });
+  for (const line of text.split("\n")) {
+    const m = /^([a-z_]+)\{([^}]*)\} (\S+)$/.exec(line);
+    if (m?.[1] !== name) continue;
+    const has = new Map([...m[2]!.matchAll(/([a-z_]+)="([^"]*)"/g)].map((x) => [x[1]!, x[2]!]));
+    if (wanted.every(([k, v]) => has.get(k) === v)) return Number(m[3]);
+  }
+  throw new Error(`no ${name} ${JSON.stringify(labels)} in /metrics`);
 }
 
 const gws: GatewayClient[] = [];
@@ -125,6 +146,18 @@ describe("Parker pool exhaustion", () => {
       expect(o).toMatchObject({ kind: "applied", changes: [] });
       if (o.kind === "applied") expect(o.config.id).toBe(legitIds.get(c.key));
     }
+    // What an operator's dashboard shows of both attacks.
+    // From one address, 60 requests: the Worker's per-address limiter (20 a minute in the test
+    // config) answered 40 itself; of the 20 that reached the object, 3 got allocations and 17
+    // met the per-source limit. Both kinds of "later" are signed and counted.
+    expect(await metric("wgkex_edge_parker_requests_total", { kind: "source_limit" })).toBe(17);
+    await expect.poll(() => metric("wgkex_edge_rejections_total", { domain: "", reason: "rate_limited" })).toBe(40);
+    expect(await metric("wgkex_edge_parker_requests_total", { kind: "rate_limit" })).toBe(t.later);
+    expect(await metric("wgkex_edge_parker_requests_total", { kind: "new" })).toBe(after.used);
+    expect(await metric("wgkex_edge_parker_pool_used")).toBe(after.used);
+    expect(await metric("wgkex_edge_parker_pool_unconfirmed")).toBe(after.unconfirmed);
+    expect(await metric("wgkex_edge_parker_pool_capacity")).toBe(255);
+    expect(await metric("wgkex_edge_parker_pool_alarm")).toBe(0);
   });
 
   it("frees the attackers' allocations once they fail to confirm, and new nodes get allocations again", async () => {
@@ -136,6 +169,8 @@ describe("Parker pool exhaustion", () => {
     );
     expect(after).toMatchObject({ used: legit.length, unconfirmed: 0, alarm: false });
     expect(swept.expired).toBeGreaterThan(0);
+    expect(await metric("wgkex_edge_parker_requests_total", { kind: "expired" })).toBe(swept.expired);
+    expect(await metric("wgkex_edge_parker_pool_unconfirmed")).toBe(0);
     // The freed peers left the concentrators: removals were fanned out.
     await gws[0]!.until(
       (fs) => fs.some((f) => f.type === "peers" && f.entries.some((e) => e.op === "remove")),
