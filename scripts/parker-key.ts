@@ -11,7 +11,7 @@
  *
  * Secrets are read from files and written with mode 0600; they are never printed.
  */
-import { chmodSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import {
@@ -46,9 +46,17 @@ function fail(message: string): never {
 function writeKeyPair(dir: string, secretKey: string, publicKey: string): void {
   const sec = path.join(dir, "parker.sec");
   const pub = path.join(dir, "parker.pub");
-  writeFileSync(sec, `untrusted comment: wgkex-edge parker secret key\n${secretKey}\n`, { mode: 0o600, flag: "wx" });
-  chmodSync(sec, 0o600);
-  writeFileSync(pub, `untrusted comment: wgkex-edge parker public key\n${publicKey}\n`, { flag: "wx" });
+  // Never overwrite a key: the routers in the field may pin the one that is there.
+  for (const file of [sec, pub]) {
+    if (existsSync(file)) fail(`${file} exists; refusing to overwrite a key (choose another --dir)`);
+  }
+  try {
+    writeFileSync(sec, `untrusted comment: wgkex-edge parker secret key\n${secretKey}\n`, { mode: 0o600, flag: "wx" });
+    chmodSync(sec, 0o600);
+    writeFileSync(pub, `untrusted comment: wgkex-edge parker public key\n${publicKey}\n`, { flag: "wx" });
+  } catch (error) {
+    fail(`cannot write the key pair to ${dir}: ${(error as Error).message}`);
+  }
   process.stdout.write(
     `wrote ${sec} (secret, mode 0600) and ${pub}\n\n` +
       `site.conf:      parker = { config_pubkey = '${publicKey}', ... }\n` +
