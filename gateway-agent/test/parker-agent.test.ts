@@ -95,6 +95,28 @@ describe("the agent in a Parker domain", () => {
     expect(edge.acks().at(-1)).toEqual({ type: "ack", seq: 3 });
   });
 
+  it("stale cleanup un-routes and removes a silent node and tells the edge; live keys are reported", async () => {
+    const { edge, sim, agent } = await parkerAgent();
+    await edge.until(() => edge.acks().length === 1);
+    const [live, stale] = publicKeys(2, 74) as [string, string];
+    edge.publish([
+      { key: live, allowed_ips: [R.a6, R.a4] },
+      { key: stale, allowed_ips: [R.b6, R.b4] },
+    ]);
+    await edge.until(() => edge.acks().some((x) => x.seq === 2));
+    const nowS = Math.floor(Date.now() / 1000);
+    sim.peers.get(live)!.handshake = nowS - 10;
+    sim.peers.get(stale)!.handshake = nowS - 20_000;
+    await agent.cleanup();
+    await agent.reportLive();
+    await edge.until(() => edge.ofType("removed").length > 0 && edge.ofType("live").length > 0);
+    // The edge marks the key removed (its next request pushes it again) and confirms the live one.
+    expect(edge.ofType("removed")[0]!.entries.map((e) => e.public_key)).toEqual([stale]);
+    expect(edge.ofType("live")[0]).toEqual({ type: "live", keys: [live] });
+    expect(sim.peers.has(stale)).toBe(false);
+    expect(routes(sim)).toEqual([R.a4, R.a6].sort());
+  });
+
   it("refuses ranges outside its pools and reports them in the ack; installs the rest", async () => {
     const { edge, sim } = await parkerAgent();
     await edge.until(() => edge.acks().length === 1);
