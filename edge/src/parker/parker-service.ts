@@ -190,12 +190,15 @@ export class ParkerService {
     return this.store.confirm(keys, now, now - HANDSHAKE_INTERVAL_MS);
   }
 
-  /** Free expired allocations (and withdraw their peers); one page per call. */
+  /** Free expired allocations (and withdraw their peers); one page per call, returns how many. */
   expire(now: number, limit = 1000): number {
     this.store.forgetSources(now - this.parker.limits.new_per_source_window_s * 1000);
     const { unconfirmed_h, idle_days } = this.parker.expiry;
     const rules = { unconfirmedMs: unconfirmed_h * 3_600_000, idleMs: idle_days * 86_400_000 };
     const rows = this.store.expired(now - rules.unconfirmedMs, now - rules.idleMs, limit);
+    // Counts what it freed, not what the query found: the caller pages until 0, and a row
+    // the rule keeps must not make that loop endless.
+    let freed = 0;
     for (const row of rows) {
       const reason = expiryReason(row, now, rules);
       if (reason === undefined) continue;
@@ -203,8 +206,9 @@ export class ParkerService {
       this.hooks.withdraw(row.public_key, reason, now);
       this.hooks.shiftLoad(loadShift(concentratorList(row), []));
       this.hooks.count("parker_expired");
+      freed++;
     }
-    return rows.length;
+    return freed;
   }
 
   pool(): PoolStatus {
