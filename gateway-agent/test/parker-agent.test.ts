@@ -150,6 +150,52 @@ describe("the agent in a Parker domain", () => {
     expect(routes(sim)).toEqual(["10.100.1.0/24", "192.0.2.0/24", R.a6].sort());
   });
 
+  it("puts back a node peer deleted by hand, with the ranges the edge gave it, and its routes", async () => {
+    const { edge, sim, agent } = await parkerAgent();
+    await edge.until(() => edge.acks().length === 1);
+    const [a, b] = publicKeys(2, 75) as [string, string];
+    edge.publish([
+      { key: a, allowed_ips: [R.a6, R.a4] },
+      { key: b, allowed_ips: [R.b6] },
+    ]);
+    await edge.until(() => edge.acks().some((x) => x.seq === 2));
+    // `wg set wg-parker peer A remove`: the peer and, with it, what routes to it.
+    sim.peers.delete(a);
+    sim.routes.get("wg-parker")!.delete(R.a6);
+    sim.routes.get("wg-parker")!.delete(R.a4);
+    const report = await agent.domains.get("ffbs_parker")!.reconcile();
+    expect(report.reconcile?.plan).toMatchObject({ installPeers: [a], foreign: [] });
+    expect(report.reconcile?.failed).toEqual([]);
+    expect(sim.peers.get(a)?.allowed).toEqual([R.a6, R.a4]);
+    expect(routes(sim)).toEqual([R.a4, R.a6, R.b6].sort());
+    // Nothing left to do, and a healthy Parker interface (no VXLAN, no batman-adv) is no problem.
+    const calm = await agent.domains.get("ffbs_parker")!.reconcile();
+    expect(calm.interfaces).toBeUndefined();
+    expect(calm.reconcile?.plan.installPeers).toEqual([]);
+  });
+
+  it("provisions a deleted interface again and puts every node back on it", async () => {
+    const { edge, sim, agent } = await parkerAgent();
+    await edge.until(() => edge.acks().length === 1);
+    const [a, b] = publicKeys(2, 76) as [string, string];
+    edge.publish([
+      { key: a, allowed_ips: [R.a6, R.a4] },
+      { key: b, allowed_ips: [R.b6, R.b4] },
+    ]);
+    await edge.until(() => edge.acks().some((x) => x.seq === 2));
+    // `ip link del wg-parker`: the interface, its peers and its routes are gone.
+    sim.links.delete("wg-parker");
+    sim.peers.clear();
+    sim.routes.delete("wg-parker");
+    const report = await agent.domains.get("ffbs_parker")!.reconcile();
+    expect(report.interfaces?.problems).toEqual(["wg-parker is missing"]);
+    expect(report.reconcile?.plan.installPeers.sort()).toEqual([a, b].sort());
+    expect(sim.links.has("wg-parker")).toBe(true);
+    expect(sim.peers.get(a)?.allowed).toEqual([R.a6, R.a4]);
+    expect(routes(sim)).toEqual([R.a4, R.b4, R.a6, R.b6].sort());
+    expect(sim.runner.argvs()).toContainEqual(["ip", "-4", "addr", "replace", "10.100.255.1/32", "dev", "wg-parker"]);
+  });
+
   it("refuses to run when the edge says the domain is not a Parker domain", async () => {
     const { edge, agent } = await parkerAgent({ edgeDataplane: "batman" });
     const domain = agent.domains.get("ffbs_parker")!;

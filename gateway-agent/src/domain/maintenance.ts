@@ -1,5 +1,4 @@
 import { type AddressVariant, linkLocal } from "@wgkex-edge/shared";
-import type { Prefix } from "@wgkex-edge/shared/parker";
 import type { Clock } from "../clock.ts";
 import { wg } from "../commands/builders.ts";
 import type { CommandRunner } from "../commands/runner.ts";
@@ -7,8 +6,6 @@ import type { AgentConfig, StaticPeer } from "../config/schema.ts";
 import { loadCounts, planCleanup, recentPeers } from "../dataplane/cleanup.ts";
 import { interfaceProblems, type ProvisionedStack } from "../dataplane/interface-health.ts";
 import type { WgDump } from "../dataplane/observe.ts";
-import type { ParkerInstaller } from "../dataplane/parker/installer.ts";
-import { planParkerReconcile } from "../dataplane/parker/reconcile.ts";
 import type { Failure, PeerProgrammer } from "../dataplane/peers.ts";
 import {
   linkLocalLayout,
@@ -23,6 +20,7 @@ import { type VerifyOutcome, verifyOutcome } from "../dataplane/verify.ts";
 import type { Logger } from "../log.ts";
 import type { DomainMetrics } from "../metrics.ts";
 import type { HostObserver, Observation } from "./observer.ts";
+import { type ParkerPlane, reconcileParker } from "./parker-reconcile.ts";
 import type { DomainStore } from "./store.ts";
 
 export type MaintenanceJob = "reconcile" | "cleanup" | "load" | "live";
@@ -62,7 +60,7 @@ export interface MaintenanceDeps {
   readonly runner: CommandRunner;
   readonly programmer: PeerProgrammer;
   /** A Parker domain: peers and routes from the edge's ranges, no FDB, no static peers. */
-  readonly parker?: { readonly installer: ParkerInstaller; readonly pools: readonly Prefix[] } | undefined;
+  readonly parker?: ParkerPlane | undefined;
   readonly observer: HostObserver;
   readonly store: DomainStore;
   readonly metrics: DomainMetrics;
@@ -175,7 +173,11 @@ export class Maintenance {
    * kept and listed as `foreign`.
    */
   async #reconcile(observation: Observation): Promise<{ plan: ReconcilePlan; failed: Failure[] }> {
-    if (this.#d.parker) return this.#reconcileParker(observation, this.#d.parker);
+    if (this.#d.parker) {
+      const { parker, store, staticKeys, metrics, clock, logger } = this.#d;
+      const ownKey = this.#d.own()?.publicKey;
+      return reconcileParker({ parker, store, staticKeys, ownKey, metrics, clock, logger }, observation);
+    }
     const own = this.#d.own();
     const desired = this.#d.store.desired;
     const plan = planReconcile(
@@ -226,49 +228,6 @@ export class Maintenance {
   #layout(): PeerLayout {
     const own = this.#d.own();
     return linkLocalLayout({ variant: this.#d.variant, wireguard: this.#d.wireguard, ownAddress: own?.address ?? "" });
-  }
-
-  /**
-   * Parker: desired peers that are missing are installed again with the ranges the edge last
-   * gave them (an interface recreated empty, a peer deleted by hand); a route for every range
-   * a peer holds, none for ranges nobody holds. No FDB, no static peers.
-   */
-  async #reconcileParker(
-    observation: Observation,
-    parker: NonNullable<MaintenanceDeps["parker"]>,
-  ): Promise<{ plan: ReconcilePlan; failed: Failure[] }> {
-    const own = this.#d.own()?.publicKey;
-    parker.installer.learn(observation.dump);
-    const present = new Set(observation.dump.peers.map((p) => p.key));
-    const desired = [...this.#d.store.desired.all()].filter((k) => !present.has(k) && k !== own);
-    const { install: installPeers, ranges } = parker.installer.reinstallable(desired);
-    const routes = planParkerReconcile({ dump: observation.dump, routes: observation.routes ?? [] }, parker.pools);
-    const foreign = observation.dump.peers
-      .map((p) => p.key)
-      .filter((k) => !this.#d.store.desired.has(k) && !this.#d.staticKeys.has(k) && k !== own);
-    this.#d.metrics.foreign(foreign.length);
-    const plan: ReconcilePlan = { installPeers, repairStatic: [], addFdb: [], delFdb: [], foreign, ...routes };
-    const failed: Failure[] = [];
-    if (planIsEmpty(plan)) return { plan, failed };
-    if (installPeers.length > 0) {
-      // Their routes come with them; the route plan only covers the peers already there.
-      const r = await parker.installer.install(installPeers, ranges);
-      failed.push(...r.failed);
-      this.#d.store.installed(
-        r.done.filter((k) => this.#d.store.firstSeen(k) === undefined),
-        this.#d.clock.now(),
-      );
-    }
-    await parker.installer.programmer.routes({ add: routes.addRoutes, del: routes.delRoutes }, failed);
-    const done = repairedCounts(plan, failed);
-    for (const [kind, n] of Object.entries(done) as Array<[RepairKind, number]>) this.#d.metrics.repaired(kind, n);
-    this.#d.logger.warn("reconcile repaired drift", {
-      peers: done.peer,
-      add_routes: done.route_added,
-      del_routes: done.route_removed,
-      failed: failed.length,
-    });
-    return { plan, failed };
   }
 
   async #setStaticPeer(peer: StaticPeer): Promise<Failure | undefined> {
