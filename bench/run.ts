@@ -35,6 +35,10 @@ const SUITES: Record<
     about: "Parker config answers per second, signing included, next to v2 (part 7)",
     load: () => import("./suites/parker.ts"),
   },
+  status: {
+    about: "registrations while clients poll the public status, 30,000 keys (issue 12)",
+    load: () => import("./suites/status.ts"),
+  },
 };
 
 const args = process.argv.slice(2);

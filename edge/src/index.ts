@@ -4,6 +4,7 @@ import { ConfigError } from "./config/schema.ts";
 import type { Env } from "./env.ts";
 import type { EdgeEnv } from "./http/edge-env.ts";
 import { INTERNAL_ERROR, internalServerError, notFound, wgkexError } from "./http/wgkex-json.ts";
+import { logLine } from "./log.ts";
 import { admin } from "./routes/admin.ts";
 import { gatewaySocket } from "./routes/gateway-socket.ts";
 import { NODE_API_PATHS, nodeApi } from "./routes/node-api.ts";
@@ -30,13 +31,7 @@ app.onError((error, c) => {
     return c.json({ error: { message: error.message } }, error.status);
   }
   // A broken configuration or storage must be loud in the logs; routers only ever see wgkex's 500.
-  console.error(
-    JSON.stringify({
-      level: "error",
-      msg: error instanceof ConfigError ? error.message : String(error),
-      path: c.req.path,
-    }),
-  );
+  logLine("error", error instanceof ConfigError ? error.message : String(error), { path: c.req.path });
   const flask = NODE_API_PATHS.has(c.req.path) || PARKER_PATHS.has(c.req.path);
   return flask ? internalServerError() : wgkexError(INTERNAL_ERROR, 500);
 });

@@ -100,7 +100,7 @@ describe("fan-out and resume", () => {
     // Straight into the object (1,200 POSTs would trip the per-address limit), all at once:
     // they share a few group commits.
     const stub = env.DOMAIN_REGISTRY.getByName(DOMAIN);
-    await Promise.all(keys.map((key) => stub.register({ publicKey: key, version: 1 })));
+    await Promise.all(keys.map((key) => stub.register({ publicKey: key, version: 1, source: "192.0.2.1" })));
     const again = await connectGateway("gw03", DOMAIN);
     again.hello(head);
     await again.until(() => again.entries().length >= 1200, "1200 replayed entries", 10_000);

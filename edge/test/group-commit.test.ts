@@ -36,7 +36,7 @@ describe("group commit and durability", () => {
     // Called in one synchronous turn of the object: the registrations are staged into one
     // batch, and the receipt's read commits that batch before the group commit's timer.
     const { settled, readError } = await runInDurableObject(stub, async (obj) => {
-      const pending = keys.map((key) => obj.register({ publicKey: key, version: 1 }));
+      const pending = keys.map((key) => obj.register({ publicKey: key, version: 1, source: "192.0.2.1" }));
       let readError = "";
       try {
         obj.receipt(keys[0]!);

@@ -182,6 +182,11 @@ export function receiptOf(domain: string, key: string): Promise<Response> {
   return fetchEdge(`/api/v1/wg/key/status?domain=${domain}&public_key=${encodeURIComponent(key)}`);
 }
 
+/** The operators' receipt (admin API): reasons and last_live_at too. */
+export function operatorReceiptOf(domain: string, key: string): Promise<Response> {
+  return adminFetch(`/api/v1/admin/keys/${encodeURIComponent(key)}?domain=${domain}`);
+}
+
 /**
  * Make the domain's next writes of registrations fail inside SQLite, as a full disk would:
  * the object's own code path sees a real SQLite error. Returns the undo.

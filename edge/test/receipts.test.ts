@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { connectGateway, fetchEdge, freshKey, receiptOf, register } from "./helpers.ts";
+import { adminFetch, connectGateway, fetchEdge, freshKey, operatorReceiptOf, receiptOf, register } from "./helpers.ts";
 
 const DOMAIN = "ffmuc_welt";
 
@@ -30,14 +30,24 @@ describe("receipts", () => {
       entries: [{ public_key: stale, reason: "stale: no handshake for 3h", at: Date.now() }],
     });
 
-    const r1 = await (await receiptOf(DOMAIN, failing)).json<{
-      gateways: Array<{ name: string; state: string; reason: string }>;
-    }>();
-    expect(r1.gateways.find((g) => g.name === "gw03")).toMatchObject({ state: "failed", reason: "wg: exit status 1" });
-    const r2 = await (await receiptOf(DOMAIN, stale)).json<{
-      gateways: Array<{ name: string; state: string; reason: string }>;
-    }>();
-    expect(r2.gateways.find((g) => g.name === "gw03")).toMatchObject({
+    type Gateways = { gateways: Array<{ name: string; state: string; reason?: string }> };
+    const r1 = await (await receiptOf(DOMAIN, failing)).json<Gateways>();
+    expect(r1.gateways.find((g) => g.name === "gw03")).toEqual({
+      name: "gw03",
+      state: "failed",
+      at: expect.any(String),
+    });
+    const r2 = await (await receiptOf(DOMAIN, stale)).json<Gateways>();
+    expect(r2.gateways.find((g) => g.name === "gw03")).toEqual({
+      name: "gw03",
+      state: "removed",
+      at: expect.any(String),
+    });
+    // The agents' texts are for operators.
+    const o1 = await (await operatorReceiptOf(DOMAIN, failing)).json<Gateways>();
+    expect(o1.gateways.find((g) => g.name === "gw03")).toMatchObject({ state: "failed", reason: "wg: exit status 1" });
+    const o2 = await (await operatorReceiptOf(DOMAIN, stale)).json<Gateways>();
+    expect(o2.gateways.find((g) => g.name === "gw03")).toMatchObject({
       state: "removed",
       reason: "stale: no handshake for 3h",
     });
@@ -67,6 +77,54 @@ describe("receipts", () => {
     await register(1, "ffmuc_muc_cty", marker);
     await gw.waitForKey(marker);
     expect(gw.entries().filter((e) => e.public_key === key)).toHaveLength(1);
+    gw.close();
+  });
+
+  it("shows anyone registration and installation only: no deny reason, agent text or last-online time (issue 12)", async () => {
+    const gw = await connectGateway("gw01", DOMAIN);
+    gw.hello(0);
+    await gw.welcomed();
+    const key = freshKey();
+    await register(1, DOMAIN, key);
+    await gw.waitForKey(key);
+    gw.send({ type: "live", keys: [key] });
+    // Frames and requests take different paths: wait until the report is applied.
+    for (let i = 0; i < 100; i++) {
+      const seen = await (await operatorReceiptOf(DOMAIN, key)).json<{ last_live_at: string | null }>();
+      if (seen.last_live_at !== null) break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const reason = "abuse report #4711 from alice@example.org";
+    const deny = await adminFetch(`/api/v1/admin/denylist/${encodeURIComponent(key)}`, {
+      method: "PUT",
+      body: JSON.stringify({ reason, domains: [DOMAIN] }),
+    });
+    expect(deny.status).toBe(200);
+
+    const text = await (await receiptOf(DOMAIN, key)).text();
+    expect(text).not.toContain("alice");
+    expect(text).not.toContain("4711");
+    const receipt = JSON.parse(text) as Record<string, unknown>;
+    expect(Object.keys(receipt).sort()).toEqual(
+      [
+        "domain",
+        "public_key",
+        "state",
+        "seq",
+        "registered_at",
+        "last_registered_at",
+        "removed_at",
+        "removed_reason",
+        "target",
+        "gateways",
+      ].sort(),
+    );
+    expect(receipt).toMatchObject({ state: "removed", removed_reason: "denied" });
+
+    const operator = await (await operatorReceiptOf(DOMAIN, key)).json<Record<string, unknown>>();
+    expect(operator).toMatchObject({ removed_reason: `denied: ${reason}`, last_live_at: expect.any(String) });
+    expect((await fetchEdge(`/api/v1/admin/keys/${encodeURIComponent(key)}?domain=${DOMAIN}`)).status).toBe(401);
+    await adminFetch(`/api/v1/admin/denylist/${encodeURIComponent(key)}`, { method: "DELETE" });
     gw.close();
   });
 });

@@ -139,7 +139,7 @@ describe("a repeated registration is a repair signal", () => {
     const keys = Array.from({ length: 1500 }, () => freshKey());
     // Straight to the object: a storm of requests without the Worker's per-address limiter.
     await runInDurableObject(stub, async (obj: DomainRegistry) => {
-      await Promise.all(keys.map((publicKey) => obj.register({ publicKey, version: 1 })));
+      await Promise.all(keys.map((publicKey) => obj.register({ publicKey, version: 1, source: "192.0.2.9" })));
     });
     await gw.until(
       (fs) => fs.some((f) => f.type === "peers" && f.entries.some((e) => e.public_key === keys.at(-1))),
@@ -150,7 +150,7 @@ describe("a repeated registration is a repair signal", () => {
     await sleep(100);
     const t0 = Date.now();
     await runInDurableObject(stub, async (obj: DomainRegistry) => {
-      for (const publicKey of [...keys, ...keys]) await obj.register({ publicKey, version: 1 });
+      for (const publicKey of [...keys, ...keys]) await obj.register({ publicKey, version: 1, source: "192.0.2.9" });
     });
     const elapsedS = (Date.now() - t0) / 1000;
     await sleep(VERIFY_WINDOW_MS + 300);

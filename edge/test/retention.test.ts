@@ -2,7 +2,7 @@ import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { DomainRegistry } from "../src/registry/domain-registry.ts";
-import { connectGateway, freshKey, receiptOf, register } from "./helpers.ts";
+import { connectGateway, freshKey, operatorReceiptOf, receiptOf, register } from "./helpers.ts";
 
 const DOMAIN = "ffmuc_welt";
 const HOUR = 3_600_000;
@@ -31,7 +31,7 @@ describe("retention (24 h in the test config)", () => {
     await new Promise((r) => setTimeout(r, 20)); // the live report comes strictly later
     gw.send({ type: "live", keys: [live] });
     const liveAt = await until(async () => {
-      const r = await (await receiptOf(DOMAIN, live)).json<{ last_live_at: string | null }>();
+      const r = await (await operatorReceiptOf(DOMAIN, live)).json<{ last_live_at: string | null }>();
       return r.last_live_at === null ? undefined : Date.parse(r.last_live_at);
     }, "live report applied");
 
@@ -68,7 +68,7 @@ describe("retention (24 h in the test config)", () => {
     const domain = "ffmuc_muc_cty";
     const stub = env.DOMAIN_REGISTRY.getByName(domain);
     const keys = Array.from({ length: 1_500 }, () => freshKey());
-    await Promise.all(keys.map((key) => stub.register({ publicKey: key, version: 1 })));
+    await Promise.all(keys.map((key) => stub.register({ publicKey: key, version: 1, source: "192.0.2.1" })));
     const swept = await stub.sweep(Date.now() + 25 * HOUR);
     expect(swept.removed).toBe(1_500);
     expect((await (await receiptOf(domain, keys.at(-1)!)).json<{ state: string }>()).state).toBe("removed");

@@ -20,13 +20,22 @@ export type Dataplane = (typeof DATAPLANES)[number];
 /** Ranges one Parker node may have: its IPv6 allocation and its IPv4 range, with room to spare. */
 export const MAX_RANGES_PER_NODE = 4;
 
+/**
+ * Largest frame, in characters of its JSON text, that either side parses: 1,000 `removed`
+ * entries with 500-character reasons fit. Anything longer is refused before `JSON.parse`.
+ */
+export const MAX_FRAME_CHARS = 1024 * 1024;
+
+/** 10000-01-01T00:00:00Z: later times cannot be written as an ISO date, so no frame carries one. */
+export const MAX_TIMESTAMP_MS = 253_402_300_800_000;
+
 /** Sequence numbers are SQLite integers handed out by the domain's object, starting at 1. */
 const seq = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 const gatewayName = z.string().regex(/^[a-z0-9][a-z0-9-]{0,31}$/, {
   message: "must be 1-32 characters of a-z, 0-9 and '-', starting with a letter or digit",
 });
 const reason = z.string().max(500);
-const timestamp = z.number().int().min(0); // milliseconds since the epoch
+const timestamp = z.number().int().min(0).max(MAX_TIMESTAMP_MS); // milliseconds since the epoch
 
 export const gatewayNameSchema = gatewayName;
 
@@ -186,7 +195,15 @@ export const verifyFrame = z.strictObject({
   keys: z.array(publicKeySchema).min(1).max(MAX_ENTRIES_PER_FRAME),
 });
 
-export const ERROR_CODES = ["bad_frame", "unsupported_version", "not_configured", "replaced", "internal"] as const;
+/** What `error` frames may say; shared/src/session.ts gives each its meaning and close code. */
+export const ERROR_CODES = [
+  "bad_frame",
+  "unsupported_version",
+  "not_configured",
+  "replaced",
+  "over_budget",
+  "internal",
+] as const;
 
 /** Sent before the edge closes a socket on purpose. */
 export const errorFrame = z.strictObject({
@@ -218,19 +235,43 @@ export type PeersFrame = z.infer<typeof peersFrame>;
 export type SnapshotFrame = z.infer<typeof snapshotFrame>;
 export type ErrorFrame = z.infer<typeof errorFrame>;
 
-export type ParseResult<T> = { ok: true; frame: T } | { ok: false; reason: string };
+/**
+ * A parsed frame, or why not: `unsupported_version` for a hello of another protocol version
+ * (whatever else it carries), `bad_frame` for everything else.
+ */
+export type ParseResult<T> =
+  | { ok: true; frame: T }
+  | { ok: false; code: "bad_frame" | "unsupported_version"; reason: string };
+
+const badFrame = (reason: string) => ({ ok: false, code: "bad_frame", reason }) as const;
 
 function parseWith<T>(schema: z.ZodType<T>, text: unknown): ParseResult<T> {
-  if (typeof text !== "string") return { ok: false, reason: "frames must be JSON text messages, not binary" };
+  if (typeof text !== "string") return badFrame("frames must be JSON text messages, not binary");
+  if (text.length > MAX_FRAME_CHARS) return badFrame(`frame is longer than ${MAX_FRAME_CHARS} characters`);
   let data: unknown;
   try {
     data = JSON.parse(text);
   } catch {
-    return { ok: false, reason: "frame is not valid JSON" };
+    return badFrame("frame is not valid JSON");
+  }
+  const version = helloVersion(data);
+  if (version !== undefined && version !== PROTOCOL_VERSION) {
+    return {
+      ok: false,
+      code: "unsupported_version",
+      reason: `protocol version ${version} is not supported; this side speaks version ${PROTOCOL_VERSION}`,
+    };
   }
   const result = schema.safeParse(data);
   if (result.success) return { ok: true, frame: result.data };
-  return { ok: false, reason: describeIssues(result.error) };
+  return badFrame(describeIssues(result.error));
+}
+
+/** The `v` of a hello, looked at before its other fields: another version may have other fields. */
+function helloVersion(data: unknown): number | undefined {
+  if (data === null || typeof data !== "object" || Array.isArray(data)) return undefined;
+  const frame = data as Record<string, unknown>;
+  return frame.type === "hello" && typeof frame.v === "number" ? frame.v : undefined;
 }
 
 /**

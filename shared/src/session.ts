@@ -48,8 +48,9 @@ export type ErrorCode = (typeof ERROR_CODES)[number];
 /**
  * What an agent does when the edge sends `error {code}` and closes:
  * - `retry`: reconnect with the usual backoff and resume from the last applied `seq`;
- * - `yield`: another socket of the same gateway and domain took over: reconnect only after
- *   the longest backoff, so two agents configured alike do not take turns every few ms;
+ * - `yield`: reconnect only after the longest backoff: another socket of the same gateway and
+ *   domain took over (two agents configured alike must not take turns every few ms), or the
+ *   gateway spent its frame budget (it must slow down, not hammer again);
  * - `stop`: end this domain's session; reconnecting cannot help until an operator changes
  *   the configuration. The data plane stays as it is.
  */
@@ -83,10 +84,15 @@ export const SESSION_ERRORS: Readonly<Record<ErrorCode, ErrorMeaning>> = {
     closeCode: 4000,
     meaning: "a newer socket of the same gateway and domain took over",
   },
+  over_budget: {
+    verdict: "yield",
+    closeCode: 1013,
+    meaning: "the gateway sent more frames, bytes or hellos than its budget allows (gateway_budget)",
+  },
   internal: {
     verdict: "retry",
     closeCode: 1011,
-    meaning: "the edge failed on its side",
+    meaning: "the edge failed handling a frame (it logged why); the agent resumes from its last applied seq",
   },
 };
 

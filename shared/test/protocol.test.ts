@@ -4,6 +4,8 @@ import {
   type EdgeFrame,
   gatewaySocketPath,
   MAX_ENTRIES_PER_FRAME,
+  MAX_FRAME_CHARS,
+  MAX_TIMESTAMP_MS,
   PROTOCOL_VERSION,
   parseAgentFrame,
   parseEdgeFrame,
@@ -70,7 +72,7 @@ describe("protocol frames", () => {
     ["binary", new Uint8Array([1, 2]), /JSON text messages/],
     ["not JSON", "{nope", /not valid JSON/],
     ["unknown type", JSON.stringify({ type: "subscribe" }), /type/],
-    ["wrong version", JSON.stringify({ type: "hello", v: 2, agent: "x", since: 0 }), /v/],
+    ["a version that is no number", JSON.stringify({ type: "hello", v: "1", agent: "x", since: 0 }), /v/],
     ["negative seq", JSON.stringify({ type: "ack", seq: -1 }), /seq/],
     ["fractional seq", JSON.stringify({ type: "ack", seq: 1.5 }), /seq/],
     ["bad key in live", JSON.stringify({ type: "live", keys: ["x"] }), /keys\[0\].*canonical base64/s],
@@ -78,6 +80,11 @@ describe("protocol frames", () => {
     ["extra field", JSON.stringify({ type: "ack", seq: 1, extra: true }), /extra/],
     ["port out of range", JSON.stringify({ ...validAgentFrames[4], port: 70000 }), /port/],
     ["non-link-local address", JSON.stringify({ ...validAgentFrames[4], link_address: "2001:db8::1" }), /link_address/],
+    [
+      "a removal time no date can hold",
+      JSON.stringify({ type: "removed", entries: [{ public_key: key, reason: "x", at: Number.MAX_SAFE_INTEGER }] }),
+      /entries\[0\]\.at/,
+    ],
     [
       "too many entries",
       JSON.stringify({ type: "live", keys: Array.from({ length: MAX_ENTRIES_PER_FRAME + 1 }, () => key) }),
@@ -87,7 +94,45 @@ describe("protocol frames", () => {
   it.each(bad)("rejects %s with a reason naming the problem", (_name, text, reason) => {
     const result = parseAgentFrame(text);
     expect(result.ok).toBe(false);
-    if (!result.ok) expect(result.reason).toMatch(reason);
+    if (!result.ok) {
+      expect(result.code).toBe("bad_frame");
+      expect(result.reason).toMatch(reason);
+    }
+  });
+
+  it("answers a hello of another protocol version with unsupported_version, whatever else it carries", () => {
+    for (const hello of [
+      { type: "hello", v: 2, agent: "x", since: 0 },
+      { type: "hello", v: 2, agent: "x", since: 0, resume_token: "a field version 1 does not know" },
+      { type: "hello", v: 0 },
+    ]) {
+      expect(parseAgentFrame(JSON.stringify(hello))).toEqual({
+        ok: false,
+        code: "unsupported_version",
+        reason: `protocol version ${hello.v} is not supported; this side speaks version ${PROTOCOL_VERSION}`,
+      });
+    }
+  });
+
+  it("refuses a frame longer than MAX_FRAME_CHARS before parsing it, and takes one of exactly that length", () => {
+    const frame = (length: number) => {
+      const base = JSON.stringify({ type: "load", connected: 1, load: 1, peers: 1 });
+      return `${base.slice(0, -1)}${" ".repeat(length - base.length)}}`;
+    };
+    expect(parseAgentFrame(frame(MAX_FRAME_CHARS)).ok).toBe(true);
+    expect(parseAgentFrame(frame(MAX_FRAME_CHARS + 1))).toEqual({
+      ok: false,
+      code: "bad_frame",
+      reason: `frame is longer than ${MAX_FRAME_CHARS} characters`,
+    });
+  });
+
+  it("takes removal times up to the last one an ISO date can show", () => {
+    const removed = (at: number) =>
+      JSON.stringify({ type: "removed", entries: [{ public_key: key, reason: "stale", at }] });
+    expect(parseAgentFrame(removed(MAX_TIMESTAMP_MS)).ok).toBe(true);
+    expect(new Date(MAX_TIMESTAMP_MS - 1).toISOString()).toBe("9999-12-31T23:59:59.999Z");
+    expect(parseAgentFrame(removed(MAX_TIMESTAMP_MS + 1)).ok).toBe(false);
   });
 
   it("rejects an empty peers frame and an unknown op", () => {

@@ -52,12 +52,12 @@ describe("error verdicts", () => {
     expect(Object.keys(SESSION_ERRORS).sort()).toEqual([...ERROR_CODES].sort());
   });
 
-  it("stops only where an operator must change the configuration; yields to a newer socket; else retries", () => {
+  it("stops only where an operator must change something; yields to a newer socket or when over budget; else retries", () => {
     expect(ERROR_CODES.filter((c) => errorVerdict(c) === "stop").sort()).toEqual([
       "not_configured",
       "unsupported_version",
     ]);
-    expect(ERROR_CODES.filter((c) => errorVerdict(c) === "yield")).toEqual(["replaced"]);
+    expect(ERROR_CODES.filter((c) => errorVerdict(c) === "yield").sort()).toEqual(["over_budget", "replaced"]);
     expect(ERROR_CODES.filter((c) => errorVerdict(c) === "retry").sort()).toEqual(["bad_frame", "internal"]);
   });
 

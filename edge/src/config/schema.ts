@@ -4,6 +4,7 @@ import {
   describeIssues,
   domainNameSchema,
   gatewayNameSchema,
+  MAX_FRAME_CHARS,
   matchingPrefix,
 } from "@wgkex-edge/shared";
 import { z } from "zod";
@@ -46,6 +47,28 @@ export const limitsSchema = z.strictObject({
   max_body_bytes: z.number().int().min(128).max(65536).default(4096),
 });
 
+/**
+ * What one gateway may send on one domain's socket (issue 12): past any of these the edge
+ * answers `error over_budget` and closes; the agent comes back after its longest backoff.
+ * A real agent sends an ack per installed batch (at most ~50/s in a storm), a load report a
+ * minute and its live keys every 5 minutes (~47 bytes per key, all at once).
+ */
+export const gatewayBudgetSchema = z.strictObject({
+  frames_per_s: positiveInt.default(100),
+  frames_burst: positiveInt.default(2000),
+  /** Characters of frame text (the protocol is ASCII JSON: bytes). */
+  bytes_per_s: positiveInt.default(64 * 1024),
+  /** At least one frame of the largest size; the default takes the live keys of ~170,000 peers at once. */
+  bytes_burst: z
+    .number()
+    .int()
+    .min(MAX_FRAME_CHARS, { message: `must be at least ${MAX_FRAME_CHARS}, the largest frame` })
+    .default(8 * 1024 * 1024),
+  /** Each hello is answered with a replay or a snapshot: the expensive frame. */
+  hellos_per_min: positiveInt.default(6),
+  hellos_burst: positiveInt.default(10),
+});
+
 export const edgeConfigSchema = z
   .strictObject({
     domains: z.array(domainNameSchema).min(1, { message: "list at least one domain" }),
@@ -53,6 +76,8 @@ export const edgeConfigSchema = z
     domain_settings: z.record(z.string(), domainSettingsSchema).default({}),
     gateways: z.array(gatewayConfigSchema).default([]),
     limits: limitsSchema.default(limitsSchema.parse({})),
+    /** Off with `limits.enabled: false` (benchmarks), like every other limit. */
+    gateway_budget: gatewayBudgetSchema.default(gatewayBudgetSchema.parse({})),
     /** Keys neither registered nor reported live for this long leave the desired set. */
     retention_hours: z
       .number()
@@ -111,6 +136,7 @@ export const edgeConfigSchema = z
 export type EdgeConfig = z.infer<typeof edgeConfigSchema>;
 export type GatewayConfig = z.infer<typeof gatewayConfigSchema>;
 export type Limits = z.infer<typeof limitsSchema>;
+export type GatewayBudgetLimits = z.infer<typeof gatewayBudgetSchema>;
 
 export class ConfigError extends Error {
   override name = "ConfigError";

@@ -3,6 +3,7 @@ import { type ConfigBinding, loadConfig } from "../config/load.ts";
 import { domainVariant, gatewaysOf } from "../config/schema.ts";
 import { parkerDomain } from "../parker/parker-domain.ts";
 import type { ParkerDecision, ParkerQuery, ParkerService } from "../parker/parker-service.ts";
+import { logLine } from "../log.ts";
 import { BufferedCounters, HourlyCounters, hourOf } from "../stats/hourly-counters.ts";
 import type { DomainStatus } from "../stats/status.ts";
 import { migrate } from "../storage/migrate.ts";
@@ -19,15 +20,17 @@ import { GatewaySessions } from "./session/gateway-session.ts";
 import { GatewaySockets } from "./session/gateway-sockets.ts";
 import { RepairRequests } from "./session/repair-requests.ts";
 import { buildDomainStatus } from "./views/domain-status.ts";
-import { buildReceipt, type Receipt } from "./views/receipt.ts";
+import { buildReceipt, type OperatorReceipt, publicReceipt, type Receipt } from "./views/receipt.ts";
 
 export type { RegisterInput, RegisterResult } from "./registration/registrar.ts";
-export type { Receipt } from "./views/receipt.ts";
+export type { OperatorReceipt, Receipt } from "./views/receipt.ts";
 
 /** The Worker's route tells the object which gateway a socket belongs to (token checked). */
 export const GATEWAY_HEADER = "X-Wgkex-Gateway";
 
 const STATS_FLUSH_MS = 10_000;
+/** A gateway's lag is counted up to this: beyond, counting it would be a scan of the whole log. */
+export const LAG_CAP = 10_000;
 
 /**
  * One object per domain, addressed by the domain's name (`getByName`), which the object
@@ -100,6 +103,7 @@ export class DomainRegistry extends DurableObject<ConfigBinding> {
       events,
       repairs,
       onLive: parker ? (keys, now) => parker.confirm(keys, now) : undefined,
+      budget: config.limits.enabled ? config.gateway_budget : undefined,
     });
     this.registrar = new Registrar({
       log,
@@ -107,7 +111,7 @@ export class DomainRegistry extends DurableObject<ConfigBinding> {
       events,
       counters,
       denyList: this.denyList,
-      limits: new KeyLimits(sql, config.limits, now),
+      limits: new KeyLimits(config.limits, now),
       online: () => sockets.online(),
       repeated: (row, at) => repairs.repeated(row, at),
     });
@@ -123,7 +127,14 @@ export class DomainRegistry extends DurableObject<ConfigBinding> {
     return this.registrar.register(input);
   }
 
+  /** A key's public receipt: registration and installation, no operator or agent text. */
   receipt(publicKey: string): Receipt | undefined {
+    const receipt = this.operatorReceipt(publicKey);
+    return receipt && publicReceipt(receipt);
+  }
+
+  /** A key's receipt for operators (admin API), with reasons and when it was last seen live. */
+  operatorReceipt(publicKey: string): OperatorReceipt | undefined {
     const row = this.log.read().registration(publicKey);
     if (row === undefined) return undefined;
     const acks = this.gateways.read();
@@ -151,12 +162,12 @@ export class DomainRegistry extends DurableObject<ConfigBinding> {
     return buildDomainStatus({
       domain: this.domain,
       head: this.log.head,
-      counts: log.counts(),
+      counts: this.log.counts(),
       storageBytes: this.ctx.storage.sql.databaseSize,
       served,
       rows,
       online: this.sockets.online(),
-      lag: new Map(served.map((g) => [g.name, log.pendingFor(g.name, rows.get(g.name)?.acked_seq ?? 0)])),
+      lag: new Map(served.map((g) => [g.name, log.pendingFor(g.name, rows.get(g.name)?.acked_seq ?? 0, LAG_CAP)])),
       hourly: counters.perHour(hour - 23),
       totals: counters.totals(),
       hour,
@@ -172,15 +183,31 @@ export class DomainRegistry extends DurableObject<ConfigBinding> {
 
   // ------------------------------------------------------------------ admin (RPC)
 
-  /** Deny a key: never answered OK again, and removed from the gateways that have it. */
-  deny(publicKey: string, reason: string, expiresAt: number | null): void {
+  /**
+   * Deny a key: never answered OK again, and removed from the gateways that have it. All or
+   * nothing in this domain; returns the entry it replaced, for the admin route's undo.
+   */
+  deny(publicKey: string, reason: string, expiresAt: number | null): DenyEntry | null {
     const now = Date.now();
+    const previous = this.denyList.entry(publicKey);
     this.denyList.add(publicKey, reason, now, expiresAt);
-    this.log.retire(publicKey, `denied: ${reason}`, now);
-    this.log.commit();
+    try {
+      this.log.retire(publicKey, `denied: ${reason}`, now);
+      this.log.commit();
+    } catch (error) {
+      this.denyList.restore(publicKey, previous);
+      throw error;
+    }
+    return previous;
   }
 
-  undeny(publicKey: string): boolean {
+  /** Put a key's deny entry back as it was (the admin route's undo). */
+  restoreDenial(publicKey: string, entry: DenyEntry | null): void {
+    this.denyList.restore(publicKey, entry);
+  }
+
+  /** Lift a denial; returns the entry lifted (null when there was none), for the undo. */
+  undeny(publicKey: string): DenyEntry | null {
     return this.denyList.remove(publicKey);
   }
 
@@ -188,8 +215,11 @@ export class DomainRegistry extends DurableObject<ConfigBinding> {
     return this.denyList.list(Date.now());
   }
 
-  setDrain(gateway: string, drain: boolean): void {
+  /** Set a gateway's drain override; returns the previous one, for the undo. */
+  setDrain(gateway: string, drain: boolean): boolean {
+    const previous = this.gateways.rows().get(gateway)?.drain === 1;
     this.gateways.save(gateway, { drain: drain ? 1 : 0 });
+    return previous;
   }
 
   // ------------------------------------------------------------------ gateway sockets
@@ -207,11 +237,20 @@ export class DomainRegistry extends DurableObject<ConfigBinding> {
   }
 
   override webSocketClose(ws: WebSocket, code: number, reason: string): void {
-    this.sessions.closed(ws, { code, reason });
+    this.closed(ws, { code, reason });
   }
 
   override webSocketError(ws: WebSocket): void {
-    this.sessions.closed(ws);
+    this.closed(ws);
+  }
+
+  /** Close handling never throws either: a failure to note the disconnect is only logged. */
+  private closed(ws: WebSocket, close?: { code: number; reason: string }): void {
+    try {
+      this.sessions.closed(ws, close);
+    } catch (error) {
+      logLine("error", "handling a gateway socket's close failed", { domain: this.domain, error: String(error) });
+    }
   }
 
   // ------------------------------------------------------------------ retention

@@ -68,4 +68,16 @@ export const MIGRATIONS: readonly Migration[] = [
       ${PARKER_MIGRATION_SQL}
     `,
   },
+  {
+    version: 4,
+    name: "per-key bans in memory per key and source; dates a gateway or an admin could overflow",
+    sql: `
+      -- A ban stored per key let anybody lock a router out by replaying its public key
+      -- (issue 12); bans now live in memory per key and source, never with an address on disk.
+      DROP TABLE bans;
+      -- Written before their ranges were checked: later than 9999-12-31 cannot be shown as a date.
+      UPDATE denylist SET expires_at = NULL WHERE expires_at > 253402300800000;
+      DELETE FROM gateway_events WHERE at > 253402300800000;
+    `,
+  },
 ];

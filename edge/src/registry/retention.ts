@@ -43,7 +43,7 @@ export class Retention {
       removed += expired.length;
       if (expired.length < PAGE) break;
     }
-    const purged = log.read().purgeTombstones(cutoff);
+    const purged = log.purge(cutoff);
     gateways.read().pruneAcks(cutoff);
     events.prune(cutoff);
     counters.read().prune(hourOf(now) - STATS_KEPT_HOURS);

@@ -1,4 +1,4 @@
-import { isPublicKey } from "@wgkex-edge/shared";
+import { isAllowedDomain, isPublicKey } from "@wgkex-edge/shared";
 import { Hono } from "hono";
 import { createMiddleware } from "hono/factory";
 import { HTTPException } from "hono/http-exception";
@@ -7,18 +7,28 @@ import { requireAdmin } from "../auth/require-admin.ts";
 import { type EdgeEnv, withConfig } from "../http/edge-env.ts";
 import { jsonWhateverContentType, validJson } from "../http/json-body.ts";
 import { registryFor } from "../registry/stub.ts";
+import { iso } from "../registry/views/iso.ts";
+import { inEveryDomainOrNone } from "./every-domain.ts";
 
-/** Operators' API: deny list and gateway drain, behind ADMIN_TOKEN. */
+/** Operators' API: deny list, gateway drain and full receipts, behind ADMIN_TOKEN. */
 export const admin = new Hono<EdgeEnv>();
 
 admin.use("/api/v1/admin/*", requireAdmin("admin API"), withConfig);
 
+/** Ten years: far enough for any denial with an end; an expiry must stay a date. */
+export const MAX_DENY_TTL_S = 10 * 365 * 24 * 3600;
+
 const denySchema = z.strictObject({
   reason: z.string().min(1).max(200),
   /** Seconds until the entry expires; absent = until removed. */
-  ttl_s: z.number().int().positive().optional(),
+  ttl_s: z
+    .number()
+    .int()
+    .positive()
+    .max(MAX_DENY_TTL_S, { message: `at most ${MAX_DENY_TTL_S} (10 years); leave it out to deny until lifted` })
+    .optional(),
   /** Domains to deny the key in; absent = all. */
-  domains: z.array(z.string()).optional(),
+  domains: z.array(z.string()).min(1, { message: "list at least one domain, or leave it out for all" }).optional(),
 });
 
 const drainSchema = z.strictObject({
@@ -42,28 +52,37 @@ const configuredGateway = createMiddleware<EdgeEnv>(async (c, next) => {
   await next();
 });
 
+// Every admin write checks all of its input first and computes its answer before it writes:
+// nothing that can fail comes after a write, and a write that fails in one domain is undone
+// in the others.
 admin.put("/api/v1/admin/denylist/:key", keyParam, jsonWhateverContentType, validJson(denySchema), async (c) => {
   const key = c.req.param("key");
   const body = c.req.valid("json");
   const { config } = c.var;
-  const domains = body.domains ?? config.domains;
+  const domains = [...new Set(body.domains ?? config.domains)];
   const unknown = domains.filter((d) => !config.domains.includes(d));
   if (unknown.length > 0) throw new HTTPException(400, { message: `domains: unknown ${unknown.join(", ")}` });
   const expiresAt = body.ttl_s ? Date.now() + body.ttl_s * 1000 : null;
-  await Promise.all(domains.map((d) => registryFor(c.env, d).deny(key, body.reason, expiresAt)));
-  return c.json({
-    public_key: key,
-    reason: body.reason,
-    expires_at: expiresAt && new Date(expiresAt).toISOString(),
+  const answer = { public_key: key, reason: body.reason, expires_at: iso(expiresAt), domains };
+  await inEveryDomainOrNone(
+    "deny",
     domains,
-  });
+    (d) => registryFor(c.env, d).deny(key, body.reason, expiresAt),
+    (d, before) => registryFor(c.env, d).restoreDenial(key, before),
+  );
+  return c.json(answer);
 });
 
 admin.delete("/api/v1/admin/denylist/:key", keyParam, async (c) => {
   const key = c.req.param("key");
-  const { config } = c.var;
-  const removed = await Promise.all(config.domains.map((d) => registryFor(c.env, d).undeny(key)));
-  return c.json({ public_key: key, removed_from: config.domains.filter((_, i) => removed[i]) });
+  const { domains } = c.var.config;
+  const lifted = await inEveryDomainOrNone(
+    "lifting the denial",
+    domains,
+    (d) => registryFor(c.env, d).undeny(key),
+    (d, before) => registryFor(c.env, d).restoreDenial(key, before),
+  );
+  return c.json({ public_key: key, removed_from: domains.filter((_, i) => lifted[i] !== null) });
 });
 
 admin.get("/api/v1/admin/denylist", async (c) => {
@@ -75,8 +94,8 @@ admin.get("/api/v1/admin/denylist", async (c) => {
         domain,
         public_key: e.public_key,
         reason: e.reason,
-        created_at: new Date(e.created_at).toISOString(),
-        expires_at: e.expires_at === null ? null : new Date(e.expires_at).toISOString(),
+        created_at: iso(e.created_at),
+        expires_at: iso(e.expires_at),
       })),
     ),
   });
@@ -90,7 +109,23 @@ admin.put(
   async (c) => {
     const gateway = c.req.param("gateway");
     const { drain } = c.req.valid("json");
-    await Promise.all(c.var.config.domains.map((d) => registryFor(c.env, d).setDrain(gateway, drain)));
+    await inEveryDomainOrNone(
+      "drain",
+      c.var.config.domains,
+      (d) => registryFor(c.env, d).setDrain(gateway, drain),
+      (d, before) => registryFor(c.env, d).setDrain(gateway, before),
+    );
     return c.json({ gateway, drain });
   },
 );
+
+/** The operators' receipt of a key: the public one plus reasons and when it was last seen live. */
+admin.get("/api/v1/admin/keys/:key", keyParam, async (c) => {
+  const domain = c.req.query("domain");
+  if (!isAllowedDomain(domain, c.var.config)) {
+    throw new HTTPException(400, { message: "domain: unknown domain; add ?domain=<domain the key registered for>" });
+  }
+  const receipt = await registryFor(c.env, domain).operatorReceipt(c.req.param("key"));
+  if (receipt === undefined) throw new HTTPException(404, { message: "this key is not registered for this domain" });
+  return c.json(receipt);
+});

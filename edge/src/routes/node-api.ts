@@ -70,9 +70,10 @@ for (const version of [1, 2] as const) {
   const path = `/api/v${version}/wg/key/exchange`;
   nodeApi.post(path, withConfig, async (c) => {
     const { config } = c.var;
+    const source = clientKey(c.req.header("CF-Connecting-IP"));
     // Garbage counts against the sender's limit too: limit first, then read.
     if (config.limits.enabled && c.env.NODE_LIMITER) {
-      const { success } = await c.env.NODE_LIMITER.limit({ key: clientKey(c.req.header("CF-Connecting-IP")) });
+      const { success } = await c.env.NODE_LIMITER.limit({ key: source });
       if (!success) {
         noteRejection(c.env, c.executionCtx, "rate_limited");
         return wgkexError(RATE_LIMITED, 429, { "Retry-After": retryAfter(60) });
@@ -96,7 +97,7 @@ for (const version of [1, 2] as const) {
     }
 
     const { domain, ...registration } = parsed;
-    const result = await registryFor(c.env, domain).register({ ...registration, version });
+    const result = await registryFor(c.env, domain).register({ ...registration, version, source });
     switch (result.status) {
       case "ok":
         return result.endpoint ? wgkexJson({ Endpoint: result.endpoint }) : wgkexJson({ Message: "OK" });

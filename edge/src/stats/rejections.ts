@@ -1,4 +1,5 @@
 import type { Env } from "../env.ts";
+import { logLine } from "../log.ts";
 
 export type WorkerRejection = "invalid" | "rate_limited" | "too_large";
 
@@ -31,6 +32,6 @@ export async function flushRejections(env: Env): Promise<void> {
     // Counting must never break answering; keep the counts for the next window.
     for (const [kind, n] of Object.entries(counts))
       pending[kind as WorkerRejection] = (pending[kind as WorkerRejection] ?? 0) + n;
-    console.error(JSON.stringify({ level: "warn", msg: "could not record rejection counts", error: String(error) }));
+    logLine("warn", "could not record rejection counts", { error: String(error) });
   }
 }

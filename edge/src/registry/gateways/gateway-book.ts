@@ -63,8 +63,10 @@ export class GatewayBook {
     this.assigned.delete(gateway);
   }
 
+  /** A cumulative ack; one that does not go past the gateway's last adds nothing. */
   ack(gateway: string, seq: number, at: number): void {
     const cached = this.cache.get(gateway);
+    if (cached && seq <= cached.acked_seq) return;
     if (cached) {
       cached.acked_seq = Math.max(cached.acked_seq, seq);
       cached.acked_at = at;
@@ -88,6 +90,11 @@ export class GatewayBook {
   read(): FlushedGateways {
     this.flushAcks();
     return this.table;
+  }
+
+  /** A key one of the domain's gateways announced as its own interface's (never a node's). */
+  isGatewayKey(publicKey: string): boolean {
+    return this.served.some((g) => this.cache.get(g.name)?.public_key === publicKey);
   }
 
   /** Count a v2 answer for the gateway until its next load report. */

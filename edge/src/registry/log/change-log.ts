@@ -4,15 +4,14 @@ import { type RegistrationRow, RegistrationsTable, stateOf } from "./registratio
 /** What may be read of the log: only committed rows, so only through `ChangeLog.read()`. */
 export type CommittedLog = Pick<
   RegistrationsTable,
-  | "registration"
-  | "changesAfter"
-  | "desiredPage"
-  | "expired"
-  | "purgeTombstones"
-  | "purgedSeq"
-  | "pendingFor"
-  | "counts"
+  "registration" | "changesAfter" | "desiredPage" | "expired" | "purgedSeq" | "pendingFor"
 >;
+
+/** Active keys and tombstones in the log. */
+export interface LogCounts {
+  active: number;
+  removed: number;
+}
 
 /**
  * The domain's desired peer set as a log of changes with sequence numbers, and its group
@@ -32,21 +31,30 @@ export class ChangeLog {
   private readonly storage: DurableObjectStorage;
   private readonly onCommitted: (changes: readonly Change[]) => void;
   private headSeq: number;
+  private committedSeq: number;
   private staged: Array<{ row: RegistrationRow; change: Change }> = [];
   private waiters: PromiseWithResolvers<void> | undefined;
   /** Staged rows by key: the decision view of a key that changed in this batch. */
   private readonly uncommitted = new Map<string, RegistrationRow>();
+  /** Counted once when first asked (a scan), then kept by every commit and purge. */
+  private counted: LogCounts | undefined;
 
   constructor(storage: DurableObjectStorage, onCommitted: (changes: readonly Change[]) => void) {
     this.storage = storage;
     this.table = new RegistrationsTable(storage.sql);
     this.onCommitted = onCommitted;
     this.headSeq = this.table.headSeq();
+    this.committedSeq = this.headSeq;
   }
 
   /** Highest seq handed out, staged changes included. */
   get head(): number {
     return this.headSeq;
+  }
+
+  /** Highest seq written: the most any gateway can have been sent, so the most it may acknowledge. */
+  get committedHead(): number {
+    return this.committedSeq;
   }
 
   /** A key as decided so far (staged changes included): what the next decision builds on. */
@@ -108,7 +116,12 @@ export class ChangeLog {
       for (const { row } of batch)
         if (this.uncommitted.get(row.public_key) === row) this.uncommitted.delete(row.public_key);
     }
-    if (batch.length > 0) this.onCommitted(batch.map((b) => b.change));
+    if (batch.length > 0) {
+      this.committedSeq = batch.at(-1)!.row.seq;
+      const changes = batch.map((b) => b.change);
+      if (this.counted) this.counted = countAfter(this.counted, changes);
+      this.onCommitted(changes);
+    }
     waiters?.resolve();
   }
 
@@ -116,6 +129,23 @@ export class ChangeLog {
   read(): CommittedLog {
     this.commit();
     return this.table;
+  }
+
+  /** Active keys and tombstones, without a scan per call (the status endpoints ask often). */
+  counts(): LogCounts {
+    if (this.counted === undefined) {
+      this.commit();
+      this.counted = this.table.counts();
+    }
+    return { ...this.counted };
+  }
+
+  /** Drop tombstones removed before `before` (retention); returns how many. */
+  purge(before: number): number {
+    this.commit();
+    const purged = this.table.purgeTombstones(before);
+    if (this.counted) this.counted = { ...this.counted, removed: this.counted.removed - purged };
+    return purged;
   }
 
   /**
@@ -126,9 +156,9 @@ export class ChangeLog {
     this.table.touch(publicKey, at);
   }
 
-  /** Note that agents saw keys live (retention keeps them). Not a change either. */
-  markLive(keys: readonly string[], at: number, staleBefore: number): void {
-    this.table.markLive(keys, at, staleBefore);
+  /** Note that a gateway saw keys live (retention keeps them), of those it should have. Not a change either. */
+  markLive(keys: readonly string[], gateway: string, at: number, staleBefore: number): void {
+    this.table.markLive(keys, gateway, at, staleBefore);
   }
 
   private stage(next: Omit<RegistrationRow, "seq">, before: RegistrationRow | undefined): void {
@@ -139,4 +169,18 @@ export class ChangeLog {
       change: { seq: row.seq, publicKey: row.public_key, before: before && stateOf(before), after: stateOf(row) },
     });
   }
+}
+
+/** Counts after committed changes: each moves a key into, out of or between active and removed. */
+export function countAfter(counts: LogCounts, changes: readonly Change[]): LogCounts {
+  let { active, removed } = counts;
+  for (const { before, after } of changes) {
+    if (before !== undefined) {
+      if (before.removed) removed--;
+      else active--;
+    }
+    if (after.removed) removed++;
+    else active++;
+  }
+  return { active, removed };
 }

@@ -77,18 +77,21 @@ export class RegistrationsTable {
     this.sql.exec("UPDATE registrations SET registered_at = ? WHERE public_key = ?", at, publicKey);
   }
 
-  /** Mark keys live (coarsely: only rows not marked within `staleBefore`). */
-  markLive(keys: readonly string[], at: number, staleBefore: number): number {
-    let written = 0;
-    for (const key of keys) {
-      written += this.sql.exec(
-        "UPDATE registrations SET live_at = ? WHERE public_key = ? AND removed_at IS NULL AND (live_at IS NULL OR live_at < ?)",
-        at,
-        key,
-        staleBefore,
-      ).rowsWritten;
-    }
-    return written;
+  /**
+   * Mark keys live (coarsely: only rows not marked within `staleBefore`), of those the
+   * gateway should have. One statement per frame: a frame of 1,000 keys is one query.
+   */
+  markLive(keys: readonly string[], gateway: string, at: number, staleBefore: number): number {
+    return this.sql.exec(
+      `UPDATE registrations SET live_at = ? WHERE public_key IN (SELECT value FROM json_each(?))
+       AND removed_at IS NULL AND (live_at IS NULL OR live_at < ?) AND ${TARGETS}`,
+      at,
+      JSON.stringify(keys),
+      staleBefore,
+      ALL_GATEWAYS,
+      gateway,
+      gateway,
+    ).rowsWritten;
   }
 
   /** Changes after `since`, ascending, one page. */
@@ -145,16 +148,20 @@ export class RegistrationsTable {
     return purged;
   }
 
-  /** Changes after `seq` that concern a gateway: what it has yet to acknowledge. */
-  pendingFor(gateway: string, seq: number): number {
+  /**
+   * Changes after `seq` that concern a gateway: what it has yet to acknowledge, counted up to
+   * `cap` (a gateway that is far behind would otherwise cost a scan of the whole log).
+   */
+  pendingFor(gateway: string, seq: number, cap: number): number {
     return (
       firstRow<{ n: number }>(
         this.sql,
-        `SELECT COUNT(*) AS n FROM registrations WHERE seq > ? AND ${TARGETS}`,
+        `SELECT COUNT(*) AS n FROM (SELECT 1 FROM registrations WHERE seq > ? AND ${TARGETS} LIMIT ?)`,
         seq,
         ALL_GATEWAYS,
         gateway,
         gateway,
+        cap,
       )?.n ?? 0
     );
   }

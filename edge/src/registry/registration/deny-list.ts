@@ -1,4 +1,4 @@
-import { rows } from "../../storage/sql.ts";
+import { firstRow, rows } from "../../storage/sql.ts";
 
 export interface DenyEntry {
   public_key: string;
@@ -43,10 +43,29 @@ export class DenyList {
     this.denied.set(publicKey, expiresAt);
   }
 
-  /** Lift a denial; false when the key was not denied here. */
-  remove(publicKey: string): boolean {
+  /** The key's entry, expired or not; null when it has none. */
+  entry(publicKey: string): DenyEntry | null {
+    return (
+      firstRow<DenyEntry>(
+        this.sql,
+        "SELECT public_key, reason, created_at, expires_at FROM denylist WHERE public_key = ?",
+        publicKey,
+      ) ?? null
+    );
+  }
+
+  /** Lift a denial; returns the entry lifted, null when the key was not denied here. */
+  remove(publicKey: string): DenyEntry | null {
+    const entry = this.entry(publicKey);
+    this.sql.exec("DELETE FROM denylist WHERE public_key = ?", publicKey);
     this.denied.delete(publicKey);
-    return this.sql.exec("DELETE FROM denylist WHERE public_key = ?", publicKey).rowsWritten > 0;
+    return entry;
+  }
+
+  /** Make the key's entry what it was (null: none), e.g. to undo a write that failed elsewhere. */
+  restore(publicKey: string, entry: DenyEntry | null): void {
+    if (entry === null) this.remove(publicKey);
+    else this.add(publicKey, entry.reason, entry.created_at, entry.expires_at);
   }
 
   list(now: number): DenyEntry[] {

@@ -12,6 +12,8 @@ export interface RegisterInput {
   publicKey: string;
   version: 1 | 2;
   location?: string | undefined;
+  /** Who asks: the client's rate-limit key (IPv4 address or IPv6 /64), kept in memory only. */
+  source: string;
 }
 
 export type RegisterResult =
@@ -60,7 +62,11 @@ export class Registrar {
       counters.count("denied");
       return { status: "denied" };
     }
-    const verdict = limits.check(key, now);
+    if (gateways.isGatewayKey(key)) {
+      counters.count("gateway_key");
+      return { status: "denied" };
+    }
+    const verdict = limits.check(key, input.source, now);
     if (!verdict.allowed) {
       counters.count(verdict.banned ? "banned" : "throttled");
       return { status: "throttled", retryAfterS: verdict.retryAfterS };

@@ -2,16 +2,21 @@ import {
   type AddressVariant,
   type AgentFrame,
   type Dataplane,
+  type ErrorCode,
   type HelloFrame,
   MAX_ENTRIES_PER_FRAME,
   PROTOCOL_VERSION,
   parseAgentFrame,
 } from "@wgkex-edge/shared";
+import type { GatewayBudgetLimits } from "../../config/schema.ts";
+import { logLine } from "../../log.ts";
 import type { GatewayBook } from "../gateways/gateway-book.ts";
 import type { KeyEvents } from "../gateways/key-events.ts";
 import type { ChangeLog } from "../log/change-log.ts";
-import { type Change, framesFor } from "../log/peer-ops.ts";
+import { type Change, framesFor, includes } from "../log/peer-ops.ts";
+import { type RegistrationRow, stateOf } from "../log/registrations-table.ts";
 import { backlogFrames, backlogMode } from "./backlog.ts";
+import { GatewayBudget } from "./gateway-budget.ts";
 import type { GatewaySockets } from "./gateway-sockets.ts";
 import type { RepairRequests } from "./repair-requests.ts";
 import type { SocketAttachment } from "./socket-attachment.ts";
@@ -19,6 +24,9 @@ import type { SocketAttachment } from "./socket-attachment.ts";
 const LIVE_INTERVAL_MS = 10 * 60_000;
 
 type Report = Exclude<AgentFrame, HelloFrame>;
+
+/** The reason a gateway's node registration is retired when the gateway announces it as its own. */
+export const GATEWAY_KEY_REASON = "gateway key";
 
 export interface SessionDeps {
   domain: string;
@@ -31,42 +39,76 @@ export interface SessionDeps {
   repairs: RepairRequests;
   /** Keys an agent saw with a recent handshake (Parker confirms allocations with them). */
   onLive?: ((keys: readonly string[], now: number) => void) | undefined;
+  /** What each gateway may send; undefined = no budget (limits off, benchmarks only). */
+  budget: GatewayBudgetLimits | undefined;
 }
 
 /**
  * The edge's side of the gateway protocol: what a session does with each frame in each
  * state, the welcome that brings a gateway up to date, and the fan-out of committed
- * changes to live sessions.
+ * changes to live sessions. Gateways are authenticated, not trusted: a frame counts only in
+ * its state, within the gateway's budget and within what the edge knows to be true (an ack
+ * at most the committed head, a removal not in the future, reports only about keys the
+ * gateway should have).
  */
 export class GatewaySessions {
   private readonly deps: SessionDeps;
+  private readonly budgets = new Map<string, GatewayBudget>();
 
   constructor(deps: SessionDeps) {
     this.deps = deps;
   }
 
+  /**
+   * One frame from a gateway. Never throws: a failure is logged with gateway, domain and
+   * frame type, and the socket closed with `internal` (the agent resumes from its last seq).
+   */
   message(ws: WebSocket, message: string | ArrayBuffer): void {
-    const attachment = this.deps.sockets.attachment(ws);
-    if (attachment === undefined) return;
-    const parsed = parseAgentFrame(message);
-    if (!parsed.ok) {
-      this.deps.sockets.closeWithError(ws, "bad_frame", parsed.reason);
-      return;
+    const { sockets } = this.deps;
+    const attachment = sockets.attachment(ws);
+    // Frames that arrive after the edge closed a socket change nothing.
+    if (attachment === undefined || !sockets.isOpen(ws)) return;
+    const now = Date.now();
+    let frameType = "unparsed";
+    try {
+      const refusal = this.budgetOf(attachment.gateway, now)?.frame(frameChars(message), now);
+      if (refusal !== undefined) {
+        this.overBudget(ws, attachment.gateway, refusal);
+        return;
+      }
+      const parsed = parseAgentFrame(message);
+      if (!parsed.ok) {
+        sockets.closeWithError(ws, parsed.code, parsed.reason);
+        return;
+      }
+      frameType = parsed.frame.type;
+      this.onFrame(ws, attachment, parsed.frame, now);
+    } catch (error) {
+      logLine("error", "handling a gateway frame failed", {
+        domain: this.deps.domain,
+        gateway: attachment.gateway,
+        frame: frameType,
+        error: error instanceof Error ? (error.stack ?? error.message) : String(error),
+      });
+      sockets.closeWithError(
+        ws,
+        "internal",
+        `the edge failed handling a ${frameType} frame; resume from your last seq`,
+      );
     }
-    this.onFrame(ws, attachment, parsed.frame, Date.now());
   }
 
-  /**
-   * Frame handling per session state. Both states take every frame, as the edge always
-   * has: a report before the hello is applied, a second hello welcomes again. Rules such
-   * as "hello first" or "one hello per socket" belong here.
-   */
+  /** Frame handling per session state: hello first, exactly once; reports only after it. */
   private onFrame(ws: WebSocket, attachment: SocketAttachment, frame: AgentFrame, now: number): void {
     switch (attachment.state) {
       case "greeting":
-      case "live":
         if (frame.type === "hello") this.hello(ws, attachment, frame, now);
-        else this.report(attachment.gateway, frame, now);
+        else this.refuse(ws, "bad_frame", `the first frame on a socket must be hello, not ${frame.type}`);
+        return;
+      case "live":
+        if (frame.type === "hello") this.refuse(ws, "bad_frame", "one hello per socket: reconnect to start over");
+        else this.report(ws, attachment.gateway, frame, now);
+        return;
     }
   }
 
@@ -78,7 +120,12 @@ export class GatewaySessions {
     const { domain, variant, dataplane, sockets, log, gateways } = this.deps;
     const { gateway } = attachment;
     if (!gateways.serves(gateway)) {
-      sockets.closeWithError(ws, "not_configured", `gateway ${gateway} does not serve ${domain}`);
+      this.refuse(ws, "not_configured", `gateway ${gateway} does not serve ${domain}`);
+      return;
+    }
+    const refusal = this.budgetOf(gateway, now)?.hello(now);
+    if (refusal !== undefined) {
+      this.overBudget(ws, gateway, refusal);
       return;
     }
     // Committing first puts everything up to head in the log, and sends what was staged to
@@ -104,14 +151,20 @@ export class GatewaySessions {
   }
 
   /** What an agent reports about its gateway and the keys it installed or removed. */
-  private report(gateway: string, frame: Report, now: number): void {
+  private report(ws: WebSocket, gateway: string, frame: Report, now: number): void {
     const { log, gateways, events } = this.deps;
     switch (frame.type) {
-      case "ack":
+      case "ack": {
+        // An agent acknowledges what it was sent: never past what is committed.
+        const head = log.committedHead;
+        if (frame.seq > head) {
+          this.refuse(ws, "bad_frame", `ack seq ${frame.seq} is beyond the domain's head ${head}`);
+          return;
+        }
         gateways.ack(gateway, frame.seq, now);
         for (const failure of frame.failed ?? []) {
           const row = log.committed(failure.public_key);
-          if (row)
+          if (row && concerns(row, gateway))
             events.record(failure.public_key, {
               gateway,
               kind: "failed",
@@ -121,6 +174,7 @@ export class GatewaySessions {
             });
         }
         return;
+      }
       case "interface":
         gateways.save(gateway, {
           public_key: frame.public_key,
@@ -130,6 +184,8 @@ export class GatewaySessions {
           address4: frame.address4 ?? null,
           interface_at: now,
         });
+        // A node registration of the gateway's own key would make every agent route it.
+        if (log.retire(frame.public_key, GATEWAY_KEY_REASON, now)) log.commit();
         return;
       case "load":
         gateways.reported(gateway, {
@@ -140,7 +196,7 @@ export class GatewaySessions {
         });
         return;
       case "live":
-        log.markLive(frame.keys, now, now - LIVE_INTERVAL_MS);
+        log.markLive(frame.keys, gateway, now, now - LIVE_INTERVAL_MS);
         this.deps.onLive?.(frame.keys, now);
         return;
       case "verified":
@@ -149,12 +205,13 @@ export class GatewaySessions {
       case "removed":
         for (const entry of frame.entries) {
           const row = log.committed(entry.public_key);
-          if (row && row.removed_at === null) {
+          if (row && row.removed_at === null && concerns(row, gateway)) {
             events.record(entry.public_key, {
               gateway,
               kind: "removed",
               reason: entry.reason,
-              at: entry.at,
+              // An agent's clock may run ahead; a removal cannot have happened later than now.
+              at: Math.min(entry.at, now),
               seq: row.seq,
             });
           }
@@ -177,4 +234,33 @@ export class GatewaySessions {
     const offline = this.deps.sockets.closed(ws, close);
     if (offline !== undefined) this.deps.gateways.save(offline, { disconnected_at: Date.now() });
   }
+
+  private budgetOf(gateway: string, now: number): GatewayBudget | undefined {
+    const { budget } = this.deps;
+    if (budget === undefined) return undefined;
+    let spent = this.budgets.get(gateway);
+    if (spent === undefined) {
+      spent = new GatewayBudget(budget, now);
+      this.budgets.set(gateway, spent);
+    }
+    return spent;
+  }
+
+  private overBudget(ws: WebSocket, gateway: string, why: string): void {
+    const { domain } = this.deps;
+    logLine("warn", "gateway over budget; socket closed", { domain, gateway, why });
+    this.refuse(ws, "over_budget", `gateway ${gateway} sent ${why} on domain ${domain}; come back after a while`);
+  }
+
+  private refuse(ws: WebSocket, code: ErrorCode, message: string): void {
+    this.deps.sockets.closeWithError(ws, code, message);
+  }
 }
+
+/** A report of a gateway counts for keys it should have, or should remove (tombstones). */
+const concerns = (row: RegistrationRow, gateway: string): boolean =>
+  row.removed_at !== null || includes(stateOf(row), gateway);
+
+/** The size a frame counts against the byte budget: characters of text, bytes of binary. */
+const frameChars = (message: string | ArrayBuffer): number =>
+  typeof message === "string" ? message.length : message.byteLength;

@@ -58,6 +58,11 @@ export class GatewaySockets {
     return online;
   }
 
+  /** Open for frames both ways: not yet closed by either side. */
+  isOpen(ws: WebSocket): boolean {
+    return ws.readyState === WebSocket.OPEN;
+  }
+
   send(ws: WebSocket, frame: EdgeFrame): boolean {
     if (ws.readyState !== WebSocket.OPEN) return false;
     try {

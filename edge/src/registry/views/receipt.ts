@@ -6,7 +6,11 @@ import { iso } from "./iso.ts";
 
 export type GatewayReceiptState = "installed" | "pending" | "failed" | "removed";
 
-export interface Receipt {
+/**
+ * A key's receipt as the operators see it (admin API): with when the key was last seen live,
+ * the operator's deny reason and the agents' failure and removal texts.
+ */
+export interface OperatorReceipt {
   domain: string;
   public_key: string;
   state: "active" | "removed";
@@ -18,6 +22,18 @@ export interface Receipt {
   removed_reason: string | null;
   target: string;
   gateways: Array<{ name: string; state: GatewayReceiptState; at: string | null; reason: string | null }>;
+}
+
+/** Why a key left the desired set, as anybody may read it: a category, never an operator's text. */
+export type RemovalCategory = "retention" | "denied" | "gateway key" | "removed";
+
+/**
+ * A key's public receipt: what anyone who knows the key may know, its registration and its
+ * installation per gateway. No operator or agent text, and not when the node was last online.
+ */
+export interface Receipt extends Omit<OperatorReceipt, "last_live_at" | "removed_reason" | "gateways"> {
+  removed_reason: RemovalCategory | null;
+  gateways: Array<{ name: string; state: GatewayReceiptState; at: string | null }>;
 }
 
 export interface ReceiptFacts {
@@ -36,7 +52,7 @@ export interface ReceiptFacts {
  * current change, else `installed` once the gateway acknowledged its seq, else `pending`.
  * A removed key lists every gateway (each must remove it); an active one its targets.
  */
-export function buildReceipt({ domain, row, served, events, installedAt }: ReceiptFacts): Receipt {
+export function buildReceipt({ domain, row, served, events, installedAt }: ReceiptFacts): OperatorReceipt {
   const eventOf = new Map(events.map((e) => [e.gateway, e]));
   const gateways = served
     .filter((g) => row.removed_at !== null || includes(stateOf(row), g.name))
@@ -64,4 +80,19 @@ export function buildReceipt({ domain, row, served, events, installedAt }: Recei
     target: row.target,
     gateways,
   };
+}
+
+/** The public part of a receipt (see `Receipt`). */
+export function publicReceipt(receipt: OperatorReceipt): Receipt {
+  const { last_live_at: _live, removed_reason, gateways, ...rest } = receipt;
+  return {
+    ...rest,
+    removed_reason: removed_reason === null ? null : removalCategory(removed_reason),
+    gateways: gateways.map(({ name, state, at }) => ({ name, state, at })),
+  };
+}
+
+function removalCategory(reason: string): RemovalCategory {
+  if (reason === "retention" || reason === "gateway key") return reason;
+  return reason.startsWith("denied") ? "denied" : "removed";
 }
