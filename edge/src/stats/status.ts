@@ -77,8 +77,9 @@ export const REPAIR_KINDS = ["requested", "limited", "done", "failed"] as const;
 /** Kinds counted as rejections, with the reason the status page shows. */
 export const REJECTION_KINDS: Record<string, string> = {
   denied: "denied",
-  throttled: "rate-limited (key)",
-  banned: "banned (key)",
+  gateway_key: "a gateway's own key",
+  throttled: "rate-limited (key and address)",
+  banned: "banned (key and address)",
   no_gateway: "no gateway online",
   invalid: "invalid",
   rate_limited: "rate-limited (address)",
