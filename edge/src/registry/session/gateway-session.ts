@@ -25,9 +25,6 @@ const LIVE_INTERVAL_MS = 10 * 60_000;
 
 type Report = Exclude<AgentFrame, HelloFrame>;
 
-/** The reason a gateway's node registration is retired when the gateway announces it as its own. */
-export const GATEWAY_KEY_REASON = "gateway key";
-
 export interface SessionDeps {
   domain: string;
   variant: AddressVariant;
@@ -184,8 +181,6 @@ export class GatewaySessions {
           address4: frame.address4 ?? null,
           interface_at: now,
         });
-        // A node registration of the gateway's own key would make every agent route it.
-        if (log.retire(frame.public_key, GATEWAY_KEY_REASON, now)) log.commit();
         return;
       case "load":
         gateways.reported(gateway, {

@@ -25,7 +25,7 @@ export interface OperatorReceipt {
 }
 
 /** Why a key left the desired set, as anybody may read it: a category, never an operator's text. */
-export type RemovalCategory = "retention" | "denied" | "gateway key" | "removed";
+export type RemovalCategory = "retention" | "denied" | "removed";
 
 /**
  * A key's public receipt: what anyone who knows the key may know, its registration and its
@@ -93,6 +93,6 @@ export function publicReceipt(receipt: OperatorReceipt): Receipt {
 }
 
 function removalCategory(reason: string): RemovalCategory {
-  if (reason === "retention" || reason === "gateway key") return reason;
+  if (reason === "retention") return reason;
   return reason.startsWith("denied") ? "denied" : "removed";
 }
