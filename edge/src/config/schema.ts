@@ -78,6 +78,8 @@ export const edgeConfigSchema = z
     limits: limitsSchema.default(limitsSchema.parse({})),
     /** Off with `limits.enabled: false` (benchmarks), like every other limit. */
     gateway_budget: gatewayBudgetSchema.default(gatewayBudgetSchema.parse({})),
+    /** /status and /api/v1/status are collected at most this often per isolate (0 = every request). */
+    status_cache_s: z.number().int().min(0).max(300).default(5),
     /** Keys neither registered nor reported live for this long leave the desired set. */
     retention_hours: z
       .number()

@@ -30,7 +30,7 @@ export const GATEWAY_HEADER = "X-Wgkex-Gateway";
 
 const STATS_FLUSH_MS = 10_000;
 /** A gateway's lag is counted up to this: beyond, counting it would be a scan of the whole log. */
-export const LAG_CAP = 10_000;
+export const LAG_CAP = 1_000;
 
 /**
  * One object per domain, addressed by the domain's name (`getByName`), which the object

@@ -939,6 +939,7 @@ export class World {
       domains: [DOMAIN, "ffmuc_muc_cty"],
       domain_prefixes: ["ffmuc_"],
       gateways: this.gateways.map((g) => ({ name: g.name })),
+      status_cache_s: 0, // the world waits on the status: always fresh
     };
     this.edge = new EdgeProcess(this.dir, await freePort(), edgeConfig, options.edge?.nodeLimit ?? false);
     const edgeStarted = this.edge.start();
