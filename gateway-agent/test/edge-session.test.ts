@@ -108,7 +108,7 @@ describe("the agent's session with the edge, over a real WebSocket", () => {
 
   it("errors whose verdict is stop (not_configured, unsupported_version) end the session for good; the data plane stays", async () => {
     for (const code of ["not_configured", "unsupported_version"] as const) {
-      const { edge, sim, agent } = await startTestAgent();
+      const { edge, sim, agent, logger } = await startTestAgent();
       await edge.until(() => edge.acks().length === 1);
       const [key] = publicKeys(1, code.length);
       edge.publish([{ key: key! }]);
@@ -121,10 +121,21 @@ describe("the agent's session with the edge, over a real WebSocket", () => {
       expect(d.session.state).toBe("stopped");
       expect(d.fatal).toBeUndefined(); // not a refusal of the domain: its data plane is left as it is
       expect(sim.peers.has(key!)).toBe(true);
+      // One clear line says what happened and that the agent will not come back by itself.
+      const told = logger.records.filter((r) => r.code === code);
+      expect(told).toEqual([
+        expect.objectContaining({
+          level: "error",
+          msg: expect.stringMatching(
+            /^edge refused domain ffmuc_welt: .*; not reconnecting until wgkex-agent restarts/,
+          ),
+        }),
+      ]);
+      expect(logger.records.filter((r) => r.code !== code && /reconnect/.test(r.msg))).toEqual([]);
     }
   });
 
-  it("error replaced yields: the next hello waits for the longest backoff; internal and bad_frame retry", async () => {
+  it("errors replaced and over_budget yield: the next hello waits for the longest backoff; internal and bad_frame retry", async () => {
     const edge = await startEdge();
     // No jitter: a plain retry reconnects at once, only the yield waits.
     const { agent } = await startTestAgent({ edge, options: { random: () => 0 } });
@@ -141,6 +152,12 @@ describe("the agent's session with the edge, over a real WebSocket", () => {
     // backoff_max_ms is 200; timers may fire a millisecond early
     expect(performance.now() - refusedAt).toBeGreaterThanOrEqual(199);
     await edge.until(() => edge.acks().length === 4);
+    // Over its budget, the agent slows down the same way.
+    const overAt = performance.now();
+    edge.refuse("over_budget");
+    await edge.until(() => edge.hellos.length === 5);
+    expect(performance.now() - overAt).toBeGreaterThanOrEqual(199);
+    await edge.until(() => edge.acks().length === 5);
     expect(agent.domains.get("ffmuc_welt")!.session.state).toBe("live");
   });
 });

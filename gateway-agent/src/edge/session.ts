@@ -4,12 +4,12 @@ import {
   type Dataplane,
   type EdgeFrame,
   type ErrorFrame,
-  errorVerdict,
   type HelloFrame,
   type InterfaceFrame,
   isWelcomed,
   nextSessionState,
   type PeerEntry,
+  SESSION_ERRORS,
   type SessionEvent,
   type SessionState,
   type WelcomeFrame,
@@ -267,9 +267,20 @@ export class EdgeSession {
     this.#o.handlers.welcomed(frame);
   }
 
+  /** One line per error frame, saying what the edge meant and what the agent does about it. */
   #error(frame: ErrorFrame): void {
-    this.#o.logger.error("edge error", { code: frame.code, message: frame.message });
-    switch (errorVerdict(frame.code)) {
+    const { verdict, meaning } = SESSION_ERRORS[frame.code];
+    const fields = { code: frame.code, message: frame.message };
+    if (verdict === "stop") {
+      this.#o.logger.error(
+        `edge refused domain ${this.#o.domain}: ${meaning}; not reconnecting until wgkex-agent restarts (the data plane stays as it is)`,
+        fields,
+      );
+    } else {
+      const then = verdict === "yield" ? `reconnecting in ${this.#o.yieldMs} ms` : "reconnecting with backoff";
+      this.#o.logger.warn(`edge closed the session of domain ${this.#o.domain}: ${meaning}; ${then}`, fields);
+    }
+    switch (verdict) {
       case "stop":
         this.#halt();
         return;
