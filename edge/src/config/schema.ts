@@ -11,6 +11,8 @@ import { z } from "zod";
 import { gatewayParkerSchema, parkerIssues, parkerSchema } from "./parker.ts";
 
 const positiveInt = z.number().int().positive();
+/** 256 KiB: more than the edge's largest frame (1,000 peer entries of ~100 characters). */
+const UNACKED_MIN = 256 * 1024;
 
 export const gatewayConfigSchema = z.strictObject({
   /** The name the gateway's agent connects with; its token is GATEWAY_TOKENS[name]. */
@@ -67,6 +69,16 @@ export const gatewayBudgetSchema = z.strictObject({
   /** Each hello is answered with a replay or a snapshot: the expensive frame. */
   hellos_per_min: positiveInt.default(6),
   hellos_burst: positiveInt.default(10),
+  /**
+   * What the edge sends one socket without an ack before it closes it (a gateway that stops
+   * reading): more than a snapshot of the domain (~47 bytes a key; 16 MiB is ~350,000 keys),
+   * and at least the largest frame the edge sends (1,000 peer entries, ~100 KB).
+   */
+  unacked_bytes: z
+    .number()
+    .int()
+    .min(UNACKED_MIN, { message: `must be at least ${UNACKED_MIN}, more than the largest frame the edge sends` })
+    .default(16 * 1024 * 1024),
 });
 
 export const edgeConfigSchema = z

@@ -66,7 +66,7 @@ export class DomainRegistry extends DurableObject<ConfigBinding> {
     const now = Date.now();
     migrate(sql, now, MIGRATIONS);
 
-    this.sockets = new GatewaySockets(ctx);
+    this.sockets = new GatewaySockets(ctx, config.limits.enabled ? config.gateway_budget.unacked_bytes : undefined);
     this.log = new ChangeLog(ctx.storage, (changes) => this.sessions.fanOut(changes));
     this.gateways = new GatewayBook(ctx.storage, gatewaysOf(config, domain));
     this.events = new KeyEvents(sql);

@@ -141,7 +141,7 @@ export class GatewaySessions {
       variant,
       ...(dataplane === "parker" ? { dataplane } : {}),
     });
-    for (const frame of backlogFrames(committed, mode, request)) sockets.send(ws, frame);
+    for (const frame of backlogFrames(committed, mode, request)) if (!sockets.send(ws, frame)) return;
     if (mode === "replay") gateways.resumed(gateway, hello.since, now);
     sockets.setState(ws, attachment, "live");
     gateways.save(gateway, { connected_at: now });
@@ -158,6 +158,7 @@ export class GatewaySessions {
           this.refuse(ws, "bad_frame", `ack seq ${frame.seq} is beyond the domain's head ${head}`);
           return;
         }
+        this.deps.sockets.acked(ws, frame.seq);
         gateways.ack(gateway, frame.seq, now);
         for (const failure of frame.failed ?? []) {
           const row = log.committed(failure.public_key);
