@@ -2,13 +2,14 @@ import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { PROTOCOL_VERSION } from "@wgkex-edge/shared";
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { GATEWAY_HEADER } from "../src/registry/domain-registry.ts";
 import type { EdgeStatus } from "../src/stats/collect.ts";
 import {
   connectGateway,
   fetchEdge,
   freshKey,
   GATEWAY_KEYS,
-  type GatewayClient,
+  GatewayClient,
   gluonBody,
   onlineGateway,
   operatorReceiptOf,
@@ -88,6 +89,22 @@ describe("frames count only in their session state", () => {
     expect((await register(1, domain, key)).status).toBe(200);
     await other.waitForKey(key);
     other.close();
+  });
+
+  it("a gateway the object's configuration does not give the domain gets not_configured (a deploy in between)", async () => {
+    // The Worker refuses such a socket with 401 first; the object checks again on its own.
+    const res = await env.DOMAIN_REGISTRY.getByName("ffmuc_muc_cty").fetch(
+      new Request("http://edge.test/socket", { headers: { Upgrade: "websocket", [GATEWAY_HEADER]: "gw03" } }),
+    );
+    expect(res.status).toBe(101);
+    res.webSocket!.accept();
+    const gw = new GatewayClient(res.webSocket!, "gw03", "ffmuc_muc_cty");
+    gw.hello(0);
+    expect(await refused(gw)).toEqual({
+      code: "not_configured",
+      message: "gateway gw03 does not serve ffmuc_muc_cty",
+      close: 1008,
+    });
   });
 
   it("a hello of another protocol version gets unsupported_version, as docs/protocol.md promises", async () => {
