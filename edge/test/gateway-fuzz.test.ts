@@ -2,7 +2,15 @@ import { MAX_TIMESTAMP_MS, PROTOCOL_VERSION } from "@wgkex-edge/shared";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { EdgeStatus } from "../src/stats/collect.ts";
-import { connectGateway, fetchEdge, freshKey, GATEWAY_KEYS, type GatewayClient, register } from "./helpers.ts";
+import {
+  connectGateway,
+  fetchEdge,
+  freshKey,
+  GATEWAY_KEYS,
+  type GatewayClient,
+  receiptOf,
+  register,
+} from "./helpers.ts";
 
 // Issue 12, section 2: arbitrary frame sequences from an authenticated gateway, thrown at the
 // domain's object in workerd over real WebSockets, while an honest gateway and nodes go on.
@@ -134,7 +142,7 @@ describe("a rogue gateway's arbitrary frames (property)", () => {
 
         const now = Date.now();
         for (const k of [...POOL, key]) {
-          const res = await fetchEdge(`/api/v1/wg/key/status?domain=${DOMAIN}&public_key=${encodeURIComponent(k)}`);
+          const res = await receiptOf(DOMAIN, k);
           expect(res.status).toBe(200);
           const receipt = await res.json<{
             seq: number;

@@ -178,8 +178,11 @@ export const GATEWAY_KEYS: Record<string, string> = {
   gw03: "2OoCUHOPPvEJhWUuq3rD+R9M8Z9z18AN3pzm2aLBT90=",
 };
 
-export function receiptOf(domain: string, key: string): Promise<Response> {
-  return fetchEdge(`/api/v1/wg/key/status?domain=${domain}&public_key=${encodeURIComponent(key)}`);
+/** A key's public receipt, asked from a fresh client address (receipts are limited per address). */
+export function receiptOf(domain: string, key: string, ip = freshIp()): Promise<Response> {
+  return fetchEdge(`/api/v1/wg/key/status?domain=${domain}&public_key=${encodeURIComponent(key)}`, {
+    headers: { "CF-Connecting-IP": ip },
+  });
 }
 
 /** The operators' receipt (admin API): reasons and last_live_at too. */

@@ -1,6 +1,17 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { adminFetch, connectGateway, fetchEdge, freshKey, operatorReceiptOf, receiptOf, register } from "./helpers.ts";
+import {
+  adminFetch,
+  connectGateway,
+  fetchEdge,
+  freshIp,
+  freshKey,
+  gluonBody,
+  operatorReceiptOf,
+  post,
+  receiptOf,
+  register,
+} from "./helpers.ts";
 
 const DOMAIN = "ffmuc_welt";
 
@@ -126,5 +137,33 @@ describe("receipts", () => {
     expect((await fetchEdge(`/api/v1/admin/keys/${encodeURIComponent(key)}?domain=${DOMAIN}`)).status).toBe(401);
     await adminFetch(`/api/v1/admin/denylist/${encodeURIComponent(key)}`, { method: "DELETE" });
     gw.close();
+  });
+
+  it("are limited per client address like the node API, apart from it: polling receipts cannot starve the object (issue 12)", async () => {
+    // The test's NODE_LIMITER: 20 a minute per address.
+    const ip = freshIp();
+    const key = freshKey();
+    expect((await post(1, gluonBody(DOMAIN, key), { ip })).status).toBe(200);
+    const answers: number[] = [];
+    for (let i = 0; i < 20; i++) answers.push((await receiptOf(DOMAIN, key, ip)).status);
+    expect(answers).toEqual(Array(20).fill(200));
+    const limited = await receiptOf(DOMAIN, key, ip);
+    expect(limited.status).toBe(429);
+    expect(Number(limited.headers.get("Retry-After"))).toBeGreaterThanOrEqual(60);
+    expect(await limited.json()).toEqual({
+      error: { message: "too many receipt requests from your address; try again in a minute" },
+    });
+    // Another address still gets its receipt; the router at this address still registers.
+    expect((await receiptOf(DOMAIN, key)).status).toBe(200);
+    expect((await post(1, gluonBody(DOMAIN, freshKey()), { ip })).status).toBe(200);
+    // Requests the Worker refuses without asking the object do not count.
+    const other = freshIp();
+    for (let i = 0; i < 25; i++) {
+      const bad = await fetchEdge(`/api/v1/wg/key/status?domain=${DOMAIN}&public_key=abc`, {
+        headers: { "CF-Connecting-IP": other },
+      });
+      expect(bad.status).toBe(400);
+    }
+    expect((await receiptOf(DOMAIN, key, other)).status).toBe(200);
   });
 });

@@ -112,6 +112,7 @@ describe("npm start (scripts/local-stack.ts)", () => {
     expect(line).toMatch(/^wg set wg-welt .*peer '?[A-Za-z0-9+/=]+'? allowed-ips /);
     const receipt = await until("the receipt's installed state", async () => {
       const r = await fetch(`${base}/api/v1/wg/key/status?domain=ffmuc_welt&public_key=${encodeURIComponent(key!)}`);
+      expect(r.status).toBe(200); // receipts are limited per address (30 a minute): this polls a few times
       const body = (await r.json()) as { gateways: Array<{ name: string; state: string }> };
       return body.gateways.find((g) => g.name === "gw01" && g.state === "installed");
     });

@@ -3,6 +3,7 @@ import { Hono } from "hono";
 import { BodyTooLargeError, readBodyText } from "../http/body.ts";
 import { clientKey } from "../http/client-address.ts";
 import { type EdgeEnv, withConfig } from "../http/edge-env.ts";
+import { retryAfter } from "../http/retry-after.ts";
 import {
   ALLOW_GET,
   ALLOW_POST,
@@ -21,11 +22,6 @@ import { noteRejection } from "../stats/rejections.ts";
 
 export const BODY_TOO_LARGE = "request body too large";
 export const RATE_LIMITED = "too many requests, please try again later";
-
-/** Retry-After with jitter, so throttled routers do not come back in lockstep. */
-export function retryAfter(seconds: number, random: () => number = Math.random): string {
-  return String(Math.max(1, Math.ceil(seconds * (1 + random() * 0.5))));
-}
 
 type Parsed = { domain: string; publicKey: string; location: string | undefined };
 
