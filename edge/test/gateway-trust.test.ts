@@ -214,7 +214,9 @@ describe("reports are bounded by what is true", () => {
 });
 
 describe("a gateway's own key is no node key (issue 12, section 5)", () => {
-  it("refuses it on v1 and v2 with wgkex's generic 400, and counts it", async () => {
+  afterEach(() => vi.restoreAllMocks());
+
+  it("refuses it on v1 and v2 with wgkex's generic 400, and counts it; a node's key announced by a gateway is logged", async () => {
     const domain = "ffmuc_welt";
     const gw1 = await onlineGateway("gw01", domain);
     for (const version of [1, 2] as const) {
@@ -225,6 +227,7 @@ describe("a gateway's own key is no node key (issue 12, section 5)", () => {
     // Whatever key the gateway announces next is the one refused.
     const next = freshKey();
     expect((await register(1, domain, next)).status).toBe(200);
+    const logged = vi.spyOn(console, "error").mockImplementation(() => {});
     gw1.send({ type: "interface", public_key: next, port: 40011, address: "gw01.ext", link_address: "fe80::1" });
     for (let i = 0; i < 100 && (await gatewayStatus(domain, "gw01")).endpoint?.public_key !== next; i++) {
       await new Promise((r) => setTimeout(r, 20)); // the frame and the requests take different paths
@@ -232,6 +235,12 @@ describe("a gateway's own key is no node key (issue 12, section 5)", () => {
     const res = await post(1, gluonBody(domain, next));
     expect(res.status).toBe(400);
     expect(await res.text()).toBe(GENERIC_400);
+    expect(logged.mock.calls.map((call) => JSON.parse(String(call[0])))).toContainEqual({
+      level: "warn",
+      msg: "gateway announced a node's registered key as its own; refused as a node key from now on",
+      domain,
+      gateway: "gw01",
+    });
     const status = await (await fetchEdge("/api/v1/status")).json<EdgeStatus>();
     expect(status.domains.find((d) => d.domain === domain)?.rejections_last_day.gateway_key).toBe(3);
     gw1.close();

@@ -174,6 +174,14 @@ export class GatewaySessions {
         return;
       }
       case "interface":
+        // From now on the key is refused as a node key. A node's key announced by a gateway
+        // is a misconfiguration or a rogue gateway locking a router out: say so.
+        if (log.committed(frame.public_key)?.removed_at === null) {
+          logLine("warn", "gateway announced a node's registered key as its own; refused as a node key from now on", {
+            domain: this.deps.domain,
+            gateway,
+          });
+        }
         gateways.save(gateway, {
           public_key: frame.public_key,
           port: frame.port,
