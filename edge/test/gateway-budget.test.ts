@@ -52,8 +52,8 @@ async function statusOf(domain: string, gateway: string) {
   return status.domains.find((d) => d.domain === domain)!.gateways.find((g) => g.name === gateway)!;
 }
 
-async function overBudget(gw: GatewayClient): Promise<{ message: string; close: number }> {
-  await gw.until(() => gw.closed !== undefined, "the edge to close the socket", 10_000);
+async function overBudget(gw: GatewayClient, timeoutMs = 10_000): Promise<{ message: string; close: number }> {
+  await gw.until(() => gw.closed !== undefined, "the edge to close the socket", timeoutMs);
   const error = gw.frames.find((f) => f.type === "error");
   expect(error).toMatchObject({ type: "error", code: "over_budget" });
   return { message: error?.type === "error" ? error.message : "", close: gw.closed!.code };
@@ -65,15 +65,16 @@ describe("per-gateway budgets in the domain's object", () => {
     const gw = await connectGateway("gw01", domain);
     gw.hello(0);
     await gw.welcomed();
-    for (let i = 1; i <= 500; i++) gw.send({ type: "load", connected: i, load: i, peers: i });
-    expect(await overBudget(gw)).toEqual({
+    // 1,000 at once: past the burst of 200 unless the object took 16 s to read them (a loaded box).
+    for (let i = 1; i <= 1000; i++) gw.send({ type: "load", connected: i, load: i, peers: i });
+    expect(await overBudget(gw, 30_000)).toEqual({
       message: "gateway gw01 sent more than 50 frames/s (burst 200) on domain ffmuc_welt; come back after a while",
       close: 1013,
     });
     const connected = (await statusOf(domain, "gw01")).connected!;
     expect(connected).toBeGreaterThanOrEqual(200); // the burst
-    expect(connected).toBeLessThan(500);
-  }, 30_000);
+    expect(connected).toBeLessThan(1000);
+  }, 60_000);
 
   it("closes a gateway flooding live frames of 1,000 keys once past its bytes; the others are served", async () => {
     const domain = "ffmuc_muc_cty";

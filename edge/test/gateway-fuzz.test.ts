@@ -59,6 +59,16 @@ const rogueFrame = fc.oneof(
     }),
   }),
   fc.record({ type: fc.constant("live"), keys: fc.array(aKey, { maxLength: 5 }) }),
+  // Never asked for here: a verified is only ever an answer to the edge's verify.
+  fc.record({
+    type: fc.constant("verified"),
+    ok: aCount,
+    repaired: fc.array(aKey, { maxLength: 3 }),
+    failed: fc.option(
+      fc.array(fc.record({ public_key: aKey, reason: fc.string({ maxLength: 30 }) }), { maxLength: 3 }),
+      { nil: undefined },
+    ),
+  }),
   fc.record({ type: fc.constant("load"), connected: aCount, load: aCount, peers: aCount }),
   fc.record({
     type: fc.constant("interface"),

@@ -180,7 +180,7 @@ describe("reports are bounded by what is true", () => {
     expect((await operatorReceiptOf(domain, key)).status).toBe(200);
   });
 
-  it("a gateway's failure, removal and live reports about keys it should not have change nothing", async () => {
+  it("a gateway's failure, removal, live and verified reports about keys it should not have change nothing", async () => {
     const domain = "ffmuc_gluon";
     const owner = await onlineGateway("gw01", domain);
     const key = freshKey();
@@ -194,6 +194,8 @@ describe("reports are bounded by what is true", () => {
     other.send({ type: "ack", seq, failed: [{ public_key: key, reason: "not mine" }] });
     other.send({ type: "removed", entries: [{ public_key: key, reason: "not mine", at: Date.now() }] });
     other.send({ type: "live", keys: [key] });
+    // Unasked, too: a verified is only ever an answer, and counts only for the gateway's keys.
+    other.send({ type: "verified", ok: 0, repaired: [key], failed: [{ public_key: key, reason: "not mine" }] });
     const operator = await (await operatorReceiptOf(domain, key)).json<{
       last_live_at: string | null;
       gateways: Array<{ name: string; state: string }>;

@@ -1,6 +1,6 @@
 import type { EdgeFrame } from "@wgkex-edge/shared";
 import { describe, expect, it } from "vitest";
-import { answeredAt, UnackedFrames } from "../src/registry/session/unacked-frames.ts";
+import { answerOf, UnackedFrames } from "../src/registry/session/unacked-frames.ts";
 
 const KEY = "PcKkakZcTEx3LKh+G06Opb8/esg08aWK33A5/Ff1YXE=";
 const peers = (...seqs: number[]): EdgeFrame => ({
@@ -8,15 +8,17 @@ const peers = (...seqs: number[]): EdgeFrame => ({
   entries: seqs.map((seq) => ({ seq, public_key: KEY, op: "add" as const })),
 });
 const page = (head: number, done = false): EdgeFrame => ({ type: "snapshot", head, keys: [KEY], done });
+const verify: EdgeFrame = { type: "verify", keys: [KEY] };
 
-describe("what an ack answers (pure)", () => {
-  it("a peers frame by its last entry's seq, a snapshot page by its head; welcome and error by nothing", () => {
-    expect(answeredAt(peers(4, 5, 9))).toBe(9);
-    expect(answeredAt(page(12, true))).toBe(12);
+describe("what answers a frame (pure)", () => {
+  it("a peers frame an ack of its last entry's seq, a snapshot page one of its head, a verify a verified; welcome and error nothing", () => {
+    expect(answerOf(peers(4, 5, 9))).toEqual({ ack: 9 });
+    expect(answerOf(page(12, true))).toEqual({ ack: 12 });
+    expect(answerOf(verify)).toBe("verified");
     expect(
-      answeredAt({ type: "welcome", v: 1, domain: "d", gateway: "gw01", mode: "replay", head: 3, variant: "wgkex" }),
+      answerOf({ type: "welcome", v: 1, domain: "d", gateway: "gw01", mode: "replay", head: 3, variant: "wgkex" }),
     ).toBeUndefined();
-    expect(answeredAt({ type: "error", code: "internal", message: "x" })).toBeUndefined();
+    expect(answerOf({ type: "error", code: "internal", message: "x" })).toBeUndefined();
   });
 });
 
@@ -71,6 +73,35 @@ describe("frames sent and not acknowledged (pure)", () => {
     unacked.acked(15);
     expect(unacked.owed).toBe(200);
     unacked.acked(20);
+    expect(unacked.owed).toBe(0);
+  });
+
+  it("a verify is answered by a verified, or by an ack of a frame sent after it (an agent that ignores verify)", () => {
+    const unacked = new UnackedFrames(1000);
+    unacked.sending(peers(5), 100);
+    unacked.sending(verify, 30);
+    unacked.sending(verify, 30);
+    unacked.acked(5); // the frame before the verifies: they stay owed
+    expect(unacked.owed).toBe(60);
+    unacked.verified();
+    expect(unacked.owed).toBe(0);
+    unacked.verified(); // nothing left to answer: nothing changes
+    unacked.sending(verify, 30);
+    unacked.sending(peers(6), 100);
+    unacked.acked(6);
+    expect(unacked.owed).toBe(0);
+  });
+
+  it("a verified answers verifies only: the peers frames around them still wait for their ack", () => {
+    const unacked = new UnackedFrames(1000);
+    unacked.sending(peers(1), 100);
+    unacked.sending(verify, 30);
+    unacked.sending(peers(2), 100);
+    unacked.verified();
+    expect(unacked.owed).toBe(200);
+    unacked.acked(1);
+    expect(unacked.owed).toBe(100);
+    unacked.acked(2);
     expect(unacked.owed).toBe(0);
   });
 

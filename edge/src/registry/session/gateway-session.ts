@@ -203,9 +203,24 @@ export class GatewaySessions {
         log.markLive(frame.keys, gateway, now, now - LIVE_INTERVAL_MS);
         this.deps.onLive?.(frame.keys, now);
         return;
-      case "verified":
-        this.deps.repairs.verified(gateway, frame, now);
+      case "verified": {
+        // Like an ack's failures: only about keys the gateway should have now.
+        const shouldHave = (key: string) => {
+          const row = log.committed(key);
+          return row !== undefined && row.removed_at === null && concerns(row, gateway);
+        };
+        this.deps.sockets.verified(ws);
+        this.deps.repairs.verified(
+          gateway,
+          {
+            ...frame,
+            repaired: frame.repaired.filter(shouldHave),
+            failed: (frame.failed ?? []).filter((f) => shouldHave(f.public_key)),
+          },
+          now,
+        );
         return;
+      }
       case "removed":
         for (const entry of frame.entries) {
           const row = log.committed(entry.public_key);

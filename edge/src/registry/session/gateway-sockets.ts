@@ -100,6 +100,11 @@ export class GatewaySockets {
     this.unacked.get(ws)?.acked(seq);
   }
 
+  /** The agent on this socket answered the `verify` frames it was sent. */
+  verified(ws: WebSocket): void {
+    this.unacked.get(ws)?.verified();
+  }
+
   /** Tell the agent why, then close with the code the shared session table gives the error. */
   closeWithError(ws: WebSocket, code: ErrorCode, message: string): void {
     this.write(ws, JSON.stringify({ type: "error", code, message: message.slice(0, 500) } satisfies EdgeFrame));
