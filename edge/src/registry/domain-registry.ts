@@ -1,9 +1,9 @@
 import { DurableObject } from "cloudflare:workers";
 import { type ConfigBinding, loadConfig } from "../config/load.ts";
 import { domainVariant, gatewaysOf } from "../config/schema.ts";
+import { logLine } from "../log.ts";
 import { parkerDomain } from "../parker/parker-domain.ts";
 import type { ParkerDecision, ParkerQuery, ParkerService } from "../parker/parker-service.ts";
-import { logLine } from "../log.ts";
 import { BufferedCounters, HourlyCounters, hourOf } from "../stats/hourly-counters.ts";
 import type { DomainStatus } from "../stats/status.ts";
 import { migrate } from "../storage/migrate.ts";

@@ -201,14 +201,15 @@ export class GatewaySessions {
         return;
       case "live":
         log.markLive(frame.keys, gateway, now, now - LIVE_INTERVAL_MS);
-        this.deps.onLive?.(frame.keys, now);
+        // Parker confirms allocations with these: only the gateway's own nodes count.
+        this.deps.onLive?.(
+          frame.keys.filter((key) => this.shouldHave(key, gateway)),
+          now,
+        );
         return;
       case "verified": {
         // Like an ack's failures: only about keys the gateway should have now.
-        const shouldHave = (key: string) => {
-          const row = log.committed(key);
-          return row !== undefined && row.removed_at === null && concerns(row, gateway);
-        };
+        const shouldHave = (key: string) => this.shouldHave(key, gateway);
         this.deps.sockets.verified(ws);
         this.deps.repairs.verified(
           gateway,
@@ -252,6 +253,12 @@ export class GatewaySessions {
   closed(ws: WebSocket, close?: { code: number; reason: string }): void {
     const offline = this.deps.sockets.closed(ws, close);
     if (offline !== undefined) this.deps.gateways.save(offline, { disconnected_at: Date.now() });
+  }
+
+  /** A key in the desired set of this gateway now (its v2 or Parker keys, v1 keys). */
+  private shouldHave(key: string, gateway: string): boolean {
+    const row = this.deps.log.committed(key);
+    return row !== undefined && row.removed_at === null && concerns(row, gateway);
   }
 
   private budgetOf(gateway: string, now: number): GatewayBudget | undefined {
