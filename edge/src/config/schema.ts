@@ -3,7 +3,9 @@ import {
   addressVariantSchema,
   describeIssues,
   domainNameSchema,
+  findPlaceholders,
   gatewayNameSchema,
+  IMPORT_PLACEHOLDER,
   matchingPrefix,
 } from "@wgkex-edge/shared";
 import { z } from "zod";
@@ -129,6 +131,13 @@ export function parseEdgeConfig(raw: unknown): EdgeConfig {
   if (value === undefined || value === null) {
     throw new ConfigError("WGKEX_CONFIG: missing; define [vars.WGKEX_CONFIG] in wrangler.toml");
   }
+  // A value `wgkex-agent import-wgkex` could not know must never reach production, even
+  // where the field's own rule would take it (a location, a name).
+  const placeholders = findPlaceholders(value).map(
+    (p) =>
+      `${p.path}: is still the import-wgkex placeholder ${IMPORT_PLACEHOLDER}: replace it with the real value (docs/configuration.md)`,
+  );
+  if (placeholders.length > 0) throw new ConfigError(`WGKEX_CONFIG invalid: ${placeholders.join("; ")}`);
   const result = edgeConfigSchema.safeParse(value);
   if (!result.success) throw new ConfigError(`WGKEX_CONFIG invalid: ${describeIssues(result.error)}`);
   return result.data;

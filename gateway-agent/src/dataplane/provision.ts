@@ -1,9 +1,9 @@
 import { readFileSync } from "node:fs";
-import { linkLocal, stableMac } from "@wgkex-edge/shared";
+import { isPublicKey, linkLocal, stableMac } from "@wgkex-edge/shared";
 import { batctl, ip, parker, VXLAN_PORT, wg } from "../commands/builders.ts";
 import { type CommandRunner, mustRun } from "../commands/runner.ts";
 import type { AgentConfig, DomainConfig } from "../config/schema.ts";
-import { publicKeyFromPrivate } from "../keys.ts";
+import { privateKeyAdvice, publicKeyFromPrivate } from "../keys.ts";
 import type { Logger } from "../log.ts";
 import { parseWgDump } from "./observe.ts";
 import type { PeerProgrammer } from "./peers.ts";
@@ -100,7 +100,7 @@ export function ownIdentity(domain: DomainConfig, readFile: (path: string) => st
     text = readFile(domain.private_key_file);
   } catch (e) {
     throw new ProvisionError(
-      `domains.${domain.name}.private_key_file: cannot read ${domain.private_key_file}: ${(e as Error).message} (create it with \`wg genkey > ${domain.private_key_file}\`)`,
+      `domains.${domain.name}.private_key_file: cannot read ${domain.private_key_file}: ${(e as Error).message} (${privateKeyAdvice(domain.private_key_file, domain.interfaces.wireguard, undefined)})`,
     );
   }
   let publicKey: string;
@@ -112,6 +112,23 @@ export function ownIdentity(domain: DomainConfig, readFile: (path: string) => st
     );
   }
   return { publicKey, address: linkLocal(publicKey, domain.variant) };
+}
+
+/**
+ * A WireGuard interface that already runs (a wgkex gateway being migrated, or the agent's
+ * own after a restart) must keep its key: setting another one changes the gateway's public
+ * key under every router's tunnel. True when the interface answers (a userspace daemon runs).
+ */
+async function keepRunningKey(runner: CommandRunner, domain: DomainConfig, publicKey: string): Promise<boolean> {
+  const { wireguard } = domain.interfaces;
+  const r = await runner.run(wg.publicKey(wireguard), { readOnly: true });
+  const running = r.stdout.trim();
+  if (r.code === 0 && isPublicKey(running) && running !== publicKey) {
+    throw new ProvisionError(
+      `domains.${domain.name}.private_key_file ${domain.private_key_file} gives public key ${publicKey}, but ${wireguard} runs with ${running}: setting it would change this gateway's key and break every router's tunnel. ${privateKeyAdvice(domain.private_key_file, wireguard, true).replace(/^[^:]*: /, "")} (to change the key on purpose, delete the interface first: ip link del ${wireguard})`,
+    );
+  }
+  return r.code === 0;
 }
 
 /**
@@ -143,6 +160,7 @@ export async function provisionDomain(
         `${wgIf} exists but is a ${existing.kind ?? "unknown"} interface, not kernel WireGuard: remove it (ip link del ${wgIf}) or set interface_suffix`,
       );
     }
+    if (existing) await keepRunningKey(runner, domain, publicKey);
     if (!existing) {
       const r = await runner.run(ip.linkAddWireguard(wgIf));
       if (r.code !== 0) {
@@ -155,7 +173,7 @@ export async function provisionDomain(
   } else {
     let alive = false;
     if (existing) {
-      alive = (await runner.run(["wg", "show", wgIf, "public-key"], { readOnly: true })).code === 0;
+      alive = await keepRunningKey(runner, domain, publicKey);
       if (!alive) {
         logger.warn("userspace WireGuard interface without a daemon; recreating", { interface: wgIf });
         await mustRun(runner, ip.linkDel(wgIf));
@@ -170,7 +188,7 @@ export async function provisionDomain(
       }
       const deadline = Date.now() + (options.userspaceTimeoutMs ?? 5000);
       for (;;) {
-        if ((await runner.run(["wg", "show", wgIf, "public-key"], { readOnly: true })).code === 0) break;
+        if ((await runner.run(wg.publicKey(wgIf), { readOnly: true })).code === 0) break;
         if (Date.now() > deadline) throw new ProvisionError(`${argv.join(" ")} did not bring up ${wgIf} in time`);
         await new Promise((r) => setTimeout(r, 50));
       }
