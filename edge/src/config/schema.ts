@@ -48,6 +48,23 @@ export const limitsSchema = z.strictObject({
   max_body_bytes: z.number().int().min(128).max(65536).default(4096),
 });
 
+/**
+ * Peers gateways report finding on their interfaces without having been given them (a wgkex
+ * gateway taken over): each becomes a registration of the domain, sent to every gateway. A
+ * gateway can thereby put keys on the others, so how many new keys it may add is bounded,
+ * per gateway and per domain, in a fixed window; the rest is counted and refused (the agent
+ * keeps those peers and reports them again later).
+ */
+export const adoptionSchema = z.strictObject({
+  /** false: reports are counted and refused, nothing is recorded. */
+  enabled: z.boolean().default(true),
+  /** New keys one gateway may add to a domain per window (a 600-peer gateway at once fits). */
+  per_gateway: z.number().int().min(0).default(1000),
+  /** New keys all gateways together may add to a domain per window. */
+  per_domain: z.number().int().min(0).default(5000),
+  window_s: positiveInt.default(3600),
+});
+
 export const edgeConfigSchema = z
   .strictObject({
     domains: z.array(domainNameSchema).min(1, { message: "list at least one domain" }),
@@ -55,6 +72,7 @@ export const edgeConfigSchema = z
     domain_settings: z.record(z.string(), domainSettingsSchema).default({}),
     gateways: z.array(gatewayConfigSchema).default([]),
     limits: limitsSchema.default(limitsSchema.parse({})),
+    adoption: adoptionSchema.default(adoptionSchema.parse({})),
     /** Keys neither registered nor reported live for this long leave the desired set. */
     retention_hours: z
       .number()
@@ -113,6 +131,7 @@ export const edgeConfigSchema = z
 export type EdgeConfig = z.infer<typeof edgeConfigSchema>;
 export type GatewayConfig = z.infer<typeof gatewayConfigSchema>;
 export type Limits = z.infer<typeof limitsSchema>;
+export type AdoptionLimits = z.infer<typeof adoptionSchema>;
 
 export class ConfigError extends Error {
   override name = "ConfigError";

@@ -68,4 +68,17 @@ export const MIGRATIONS: readonly Migration[] = [
       ${PARKER_MIGRATION_SQL}
     `,
   },
+  {
+    version: 4,
+    name: "adopted registrations and the adoption budget",
+    sql: `
+      -- A key a gateway reported finding on its interface (a wgkex gateway taken over): which
+      -- gateway, and when. NULL for keys nodes registered themselves.
+      ALTER TABLE registrations ADD COLUMN adopted_by TEXT;
+      ALTER TABLE registrations ADD COLUMN adopted_at INTEGER;
+      CREATE INDEX registrations_adopted ON registrations (adopted_by) WHERE adopted_by IS NOT NULL;
+      -- New keys added by adoption in the current window, per gateway and ('*') per domain.
+      CREATE TABLE adoption_budget (scope TEXT PRIMARY KEY, window_start INTEGER NOT NULL, used INTEGER NOT NULL) WITHOUT ROWID;
+    `,
+  },
 ];

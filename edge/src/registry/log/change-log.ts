@@ -12,6 +12,8 @@ export type CommittedLog = Pick<
   | "purgedSeq"
   | "pendingFor"
   | "counts"
+  | "adoptedCounts"
+  | "adoptedPage"
 >;
 
 /**
@@ -76,6 +78,14 @@ export class ChangeLog {
       }, 0);
     }
     return this.waiters.promise;
+  }
+
+  /**
+   * Stage a change without a waiter: for changes decided outside a request (adoption), which
+   * the caller commits itself (or the next group commit takes along).
+   */
+  stageChange(next: Omit<RegistrationRow, "seq">, before: RegistrationRow | undefined): void {
+    this.stage(next, before);
   }
 
   /** Stage the removal of an active key (a tombstone with a new seq); false if not active. */

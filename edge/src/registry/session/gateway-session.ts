@@ -2,11 +2,13 @@ import {
   type AddressVariant,
   type AgentFrame,
   type Dataplane,
+  externalAddressProblem,
   type HelloFrame,
   MAX_ENTRIES_PER_FRAME,
   PROTOCOL_VERSION,
   parseAgentFrame,
 } from "@wgkex-edge/shared";
+import type { Adopter } from "../adoption/adopter.ts";
 import type { GatewayBook } from "../gateways/gateway-book.ts";
 import type { KeyEvents } from "../gateways/key-events.ts";
 import type { ChangeLog } from "../log/change-log.ts";
@@ -31,6 +33,8 @@ export interface SessionDeps {
   repairs: RepairRequests;
   /** Keys an agent saw with a recent handshake (Parker confirms allocations with them). */
   onLive?: ((keys: readonly string[], now: number) => void) | undefined;
+  /** Undefined in the Parker domain: its reports are ignored (logged). */
+  adopter: Adopter | undefined;
 }
 
 /**
@@ -64,6 +68,15 @@ export class GatewaySessions {
   private onFrame(ws: WebSocket, attachment: SocketAttachment, frame: AgentFrame, now: number): void {
     switch (attachment.state) {
       case "greeting":
+        if (frame.type === "adopted") {
+          // New with adoption, so no older agent depends on sending it early: it puts keys on
+          // other gateways, so only a welcomed gateway (configured for this domain) may.
+          this.deps.sockets.closeWithError(ws, "bad_frame", "adopted: only after the welcome (send hello first)");
+          return;
+        }
+        if (frame.type === "hello") this.hello(ws, attachment, frame, now);
+        else this.report(attachment.gateway, frame, now);
+        return;
       case "live":
         if (frame.type === "hello") this.hello(ws, attachment, frame, now);
         else this.report(attachment.gateway, frame, now);
@@ -121,7 +134,20 @@ export class GatewaySessions {
             });
         }
         return;
-      case "interface":
+      case "interface": {
+        const problem = externalAddressProblem(frame.address);
+        if (problem !== undefined) {
+          console.log(
+            JSON.stringify({
+              level: "warn",
+              msg: "gateway reported an external address v2 cannot answer with; v2 sends no node there",
+              domain: this.deps.domain,
+              gateway,
+              address: frame.address,
+              problem,
+            }),
+          );
+        }
         gateways.save(gateway, {
           public_key: frame.public_key,
           port: frame.port,
@@ -131,6 +157,7 @@ export class GatewaySessions {
           interface_at: now,
         });
         return;
+      }
       case "load":
         gateways.reported(gateway, {
           connected: frame.connected,
@@ -145,6 +172,20 @@ export class GatewaySessions {
         return;
       case "verified":
         this.deps.repairs.verified(gateway, frame, now);
+        return;
+      case "adopted":
+        if (this.deps.adopter) this.deps.adopter.adopt(gateway, frame.keys, now);
+        else {
+          console.log(
+            JSON.stringify({
+              level: "warn",
+              msg: "gateway reported peers it found in a Parker domain: ignored (adoption is for batman-adv domains)",
+              domain: this.deps.domain,
+              gateway,
+              keys: frame.keys.length,
+            }),
+          );
+        }
         return;
       case "removed":
         for (const entry of frame.entries) {
