@@ -159,6 +159,7 @@ describe("provisioning at the command boundary", () => {
       address: own,
       problems: [],
       batman: true,
+      vxlanMac: stableMac(`${t.gatewayKey.publicKey} 4831583`),
     });
     expect(runner.argvs()).toEqual([
       ["ip", "-d", "-j", "link", "show", "dev", "wg-welt"],

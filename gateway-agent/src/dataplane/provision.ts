@@ -25,6 +25,8 @@ export interface ProvisionResult {
   readonly batman: boolean;
   /** Parker: the concentrator's IPv4 on the interface (the nodes' IPv4 next hop). */
   readonly address4?: string;
+  /** The MAC vx-<suffix> has: its own when found in order (a migrated gateway), else the derived one; none in a Parker domain. */
+  readonly vxlanMac?: string;
 }
 
 export class ProvisionError extends Error {
@@ -239,13 +241,16 @@ export async function provisionDomain(
     logger.warn("VXLAN interface has other settings; recreating", { interface: vxIf, found: vx.data });
     await mustRun(runner, ip.linkDel(vxIf));
   }
+  // The MAC is the gateway's batman-adv originator address: derived from its key and the VNI,
+  // so it survives a reboot. An adopted VXLAN keeps its own (systemd-networkd's is stable too);
+  // changing it would make the gateway a new originator for every node.
+  const ownMac = stableMac(`${publicKey} ${domain.vniResolved}`);
   if (!vxOk) {
     await mustRun(runner, ip.linkAddVxlan(vxIf, domain.vniResolved, address, wgIf));
-    // The MAC is the gateway's batman-adv originator address: derived from its key and the VNI,
-    // so it survives a reboot. An adopted VXLAN keeps its own (systemd-networkd's is stable too);
-    // changing it would make the gateway a new originator for every node.
-    await mustRun(runner, ip.setAddress(vxIf, stableMac(`${publicKey} ${domain.vniResolved}`)));
+    await mustRun(runner, ip.setAddress(vxIf, ownMac));
   }
+  // What a recreated interface must get again (kept in the agent's state).
+  const vxlanMac = vxOk && vx.address ? vx.address : ownMac;
   if (!(vxOk && vx.up)) await mustRun(runner, ip.up(vxIf));
 
   // batman-adv and bridge.
@@ -297,7 +302,7 @@ export async function provisionDomain(
     for (const f of failed) problems.push(`static peer route/FDB ${f.public_key}: ${f.reason}`);
   }
   for (const problem of [...new Set(problems)]) logger.error(problem, { domain: domain.name });
-  return { created, withoutPeers, publicKey, address, problems: [...new Set(problems)], batman: batmanReady };
+  return { created, withoutPeers, publicKey, address, problems: [...new Set(problems)], batman: batmanReady, vxlanMac };
 }
 
 /** No peer but the other gateways on an existing interface; false when it cannot be read. */
