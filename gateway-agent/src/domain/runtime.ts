@@ -114,7 +114,9 @@ export class DomainRuntime {
         },
         welcomed: () => {
           metrics.edgeConnected(true);
-          this.reportLoad().catch(() => {
+          // Load for v2; peers adopted before the socket was up (the first start on a wgkex
+          // gateway) are reported now that the edge takes them.
+          this.maintain(["adopt", "load"]).catch(() => {
             // logged by the queue
           });
         },
@@ -328,8 +330,9 @@ export class DomainRuntime {
     return this.#queue.task(jobs.join("+"), () => this.#maintenance.run(jobs));
   }
 
+  /** Adoption of peers the edge did not give, then the reconcile against the desired set. */
   reconcile(): Promise<MaintenanceReport> {
-    return this.maintain(["reconcile"]);
+    return this.maintain(["adopt", "reconcile"]);
   }
 
   cleanup(): Promise<MaintenanceReport> {
