@@ -243,13 +243,37 @@ describe("provisioning at the command boundary", () => {
     const sim = new SimHost();
     // As wgkex's gateways have them: made by networkd, with the gateway's key and a random MAC.
     sim.links.set("wg-welt", { kind: "wireguard", data: {} });
-    sim.links.set("vx-welt", { kind: "vxlan", data: { id: 4831583, local6: own, port: 8472, link: "wg-welt" } });
+    const networkdMac = "52:54:00:12:34:56";
+    sim.links.set("vx-welt", {
+      kind: "vxlan",
+      data: { id: 4831583, local6: own, port: 8472, link: "wg-welt" },
+      mac: networkdMac,
+    });
     sim.runner.on(["wg", "show", "wg-welt", "public-key"], ok(`${t.gatewayKey.publicKey}\n`));
     const p = new PeerProgrammer(sim.runner, target);
     const result = await provisionDomain(sim.runner, t.config, d, p, { logger: silentLogger });
     expect(result.created).toBe(false);
+    expect(result.vxlanMac).toBe(networkdMac);
     const writes = sim.runner.argvs().filter((a) => a[0] === "ip" && a[1] === "link");
     expect(writes.some((a) => a.includes("address") || a[2] === "add" || a[2] === "del")).toBe(false);
+    // After a reboot the agent makes vx-welt itself: with the MAC it kept, not a new one.
+    sim.links.delete("vx-welt");
+    sim.runner.clear();
+    await provisionDomain(sim.runner, t.config, d, p, { logger: silentLogger, vxlanMac: result.vxlanMac });
+    expect(sim.runner.argvs()).toContainEqual(["ip", "link", "set", "dev", "vx-welt", "address", networkdMac]);
+    // A remembered value that is no unicast MAC is not used.
+    sim.links.delete("vx-welt");
+    sim.runner.clear();
+    await provisionDomain(sim.runner, t.config, d, p, { logger: silentLogger, vxlanMac: "01:00:5e:00:00:01" });
+    expect(sim.runner.argvs()).toContainEqual([
+      "ip",
+      "link",
+      "set",
+      "dev",
+      "vx-welt",
+      "address",
+      stableMac(`${t.gatewayKey.publicKey} 4831583`),
+    ]);
 
     const other = keyPair().publicKey;
     sim.runner.clear();

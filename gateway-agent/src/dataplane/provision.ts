@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { isPublicKey, linkLocal, stableMac } from "@wgkex-edge/shared";
-import { batctl, ip, parker, VXLAN_PORT, wg } from "../commands/builders.ts";
+import { batctl, ip, parker, VXLAN_PORT, wg, ZERO_MAC } from "../commands/builders.ts";
 import { type CommandRunner, mustRun } from "../commands/runner.ts";
 import type { AgentConfig, DomainConfig } from "../config/schema.ts";
 import { privateKeyAdvice, publicKeyFromPrivate } from "../keys.ts";
@@ -93,7 +93,12 @@ export interface ProvisionOptions {
   readonly userspaceTimeoutMs?: number;
   /** Where wireguard-go's output goes (userspace). */
   readonly daemonLog?: string;
+  /** The MAC a (re)created VXLAN interface gets: the one it had before (state), else derived from key and VNI. */
+  readonly vxlanMac?: string;
 }
+
+/** A unicast, non-zero MAC in `ip`'s notation. */
+const UNICAST_MAC = /^[0-9a-f][02468ace](:[0-9a-f]{2}){5}$/;
 
 /** The gateway's own key and address for a domain, from its private key file. */
 export function ownIdentity(domain: DomainConfig, readFile: (path: string) => string = (p) => readFileSync(p, "utf8")) {
@@ -241,15 +246,19 @@ export async function provisionDomain(
     logger.warn("VXLAN interface has other settings; recreating", { interface: vxIf, found: vx.data });
     await mustRun(runner, ip.linkDel(vxIf));
   }
-  // The MAC is the gateway's batman-adv originator address: derived from its key and the VNI,
-  // so it survives a reboot. An adopted VXLAN keeps its own (systemd-networkd's is stable too);
-  // changing it would make the gateway a new originator for every node.
-  const ownMac = stableMac(`${publicKey} ${domain.vniResolved}`);
+  // The MAC is the gateway's batman-adv originator address and what routers' neighbour caches
+  // know: a recreated interface (reboot) gets the one it had (kept in the agent's state), else
+  // one derived from key and VNI. An adopted VXLAN keeps its own (systemd-networkd's is stable
+  // too); changing it would make the gateway a new originator for every node.
+  const remembered = options.vxlanMac?.toLowerCase();
+  const ownMac =
+    remembered && UNICAST_MAC.test(remembered) && remembered !== ZERO_MAC
+      ? remembered
+      : stableMac(`${publicKey} ${domain.vniResolved}`);
   if (!vxOk) {
     await mustRun(runner, ip.linkAddVxlan(vxIf, domain.vniResolved, address, wgIf));
     await mustRun(runner, ip.setAddress(vxIf, ownMac));
   }
-  // What a recreated interface must get again (kept in the agent's state).
   const vxlanMac = vxOk && vx.address ? vx.address : ownMac;
   if (!(vxOk && vx.up)) await mustRun(runner, ip.up(vxIf));
 

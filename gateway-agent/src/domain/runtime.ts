@@ -290,12 +290,15 @@ export class DomainRuntime {
    */
   async #provisionInterfaces(): Promise<ProvisionResult> {
     const { runner, config, domain } = this.#d;
+    const remembered = this.#store.state.vxlan_mac;
     const result = await provisionDomain(runner, config, domain, this.#programmer, {
       logger: this.#log,
       ...(this.#d.readFile ? { readFile: this.#d.readFile } : {}),
       ...(this.#d.daemonLog ? { daemonLog: this.#d.daemonLog } : {}),
+      ...(remembered ? { vxlanMac: remembered } : {}),
     });
     this.#provisioned = result;
+    if (result.vxlanMac) this.#store.rememberVxlanMac(result.vxlanMac);
     this.#session.setInterface(interfaceFrame(result, domain.listen_port, config.external_address));
     this.#log.info("domain provisioned", {
       created: result.created,
