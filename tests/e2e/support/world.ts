@@ -457,17 +457,22 @@ export interface Receipt {
   state: string;
   target: string;
   seq: number;
+  origin: { type: "registration" } | { type: "adopted"; gateway: string; at: string };
   gateways: Array<{ name: string; state: string; at: string | null; reason: string | null }>;
 }
 
 export interface DomainStatus {
   domain: string;
   head: number;
+  desired_peers: number;
+  adopted_peers: number;
   gateways: Array<{
     name: string;
     online: boolean;
     lag: number;
     acked_seq: number;
+    adopted: number;
+    adoption_reports: Record<string, number>;
     endpoint: { address: string; port: number; public_key: string } | null;
   }>;
 }
