@@ -29,7 +29,21 @@ describe("planAdoption (pure): which reported keys become registrations", () => 
       facts({ gatewayKeys: new Set([gw]), denied: (k) => k === denied, active: (k) => k === known }),
     );
     expect(plan.accept).toEqual([fresh]);
+    expect(plan.retire).toEqual([denied]);
     expect(plan.outcomes).toMatchObject({ accepted: 1, gateway_key: 1, denied: 1, known: 1 });
+  });
+
+  it("denied keys are retired from every gateway, within the same room as new keys (reporting them buys no extra writes)", () => {
+    const denied = Array.from({ length: 4 }, freshKey);
+    const fresh = freshKey();
+    const isDenied = (k: string) => denied.includes(k);
+    const plan = planAdoption([denied[0]!, fresh, ...denied.slice(1)], facts({ denied: isDenied, gatewayRoom: 3 }));
+    expect(plan.accept).toEqual([fresh]);
+    expect(plan.retire).toEqual([denied[0], denied[1]]);
+    expect(plan.outcomes).toMatchObject({ accepted: 1, denied: 4, limit: 0 });
+    // With adoption switched off a denied key still comes off the gateways.
+    expect(planAdoption(denied, facts({ denied: isDenied, enabled: false })).retire).toEqual(denied);
+    expect(planAdoption(denied, facts({ denied: isDenied, domainRoom: 0 })).retire).toEqual([]);
   });
 
   it("re-validates every key: anything but a canonical public key is invalid", () => {

@@ -127,9 +127,10 @@ describe("adoption: peers a gateway found on its interface become registrations"
     expect((await receiptOf("ffmuc_welt", key)).status).toBe(404);
   });
 
-  it("denied keys are not adopted; a key nodes registered keeps its origin", async () => {
+  it("denied keys are not adopted but removed from every gateway (wgkex put them everywhere); a key nodes registered keeps its origin", async () => {
     const domain = "ffmuc_welt";
     const gw = await onlineGateway("gw03", domain);
+    const other = await onlineGateway("gw01", domain);
     const [denied, registered] = [freshKey(), freshKey()];
     expect(
       (
@@ -141,7 +142,18 @@ describe("adoption: peers a gateway found on its interface become registrations"
     ).toBe(200);
     expect((await register(1, domain, registered)).status).toBe(200);
     await adopt(gw, [denied, registered]);
-    expect((await receiptOf(domain, denied)).status).toBe(404);
+    for (const g of [gw, other]) {
+      await g.until(
+        () => g.entries().some((e) => e.public_key === denied && e.op === "remove"),
+        `${g.gateway}: remove of the denied key`,
+      );
+      expect(g.entries().some((e) => e.public_key === denied && e.op === "add")).toBe(false);
+    }
+    expect(await (await receiptOf(domain, denied)).json<AdoptedReceipt & { removed_reason: string }>()).toMatchObject({
+      state: "removed",
+      removed_reason: "denied (found on gw03)",
+      origin: { type: "adopted", gateway: "gw03" },
+    });
     expect((await (await receiptOf(domain, registered)).json<AdoptedReceipt>()).origin).toEqual({
       type: "registration",
     });
@@ -149,7 +161,10 @@ describe("adoption: peers a gateway found on its interface become registrations"
       denied: 1,
       known: 1,
     });
+    // Not counted as adopted, not listed: it is not in the desired set.
+    expect((await statusOf(domain)).gateways.find((g) => g.name === "gw03")?.adopted).toBe(0);
     gw.close();
+    other.close();
   });
 
   it("too many keys: per gateway and per domain budgets hold, also across an eviction", async () => {

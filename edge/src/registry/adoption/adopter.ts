@@ -34,6 +34,7 @@ export interface AdopterDeps {
  * change log's group commit, so it is fanned out, replayed, snapshotted and retired like
  * any registration. A gateway can thereby put keys on the others: what it may add is
  * bounded (`adoption` in WGKEX_CONFIG), and every outcome is counted per gateway and logged.
+ * A denied key it reports is taken off every gateway (wgkex had put it on all of them).
  */
 export class Adopter {
   private readonly deps: AdopterDeps;
@@ -80,8 +81,10 @@ export class Adopter {
         before,
       );
     }
-    if (plan.accept.length > 0) {
-      this.budget.spend(gateway, plan.accept.length, now);
+    for (const key of plan.retire) log.retireFound(key, gateway, `denied (found on ${gateway})`, now);
+    const changes = plan.accept.length + plan.retire.length;
+    if (changes > 0) {
+      this.budget.spend(gateway, changes, now);
       log.commit(); // one transaction, then the fan-out to every live gateway
     }
     for (const [outcome, n] of Object.entries(plan.outcomes) as Array<[AdoptionOutcome, number]>) {

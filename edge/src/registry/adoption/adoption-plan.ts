@@ -5,7 +5,7 @@ import { isPublicKey } from "@wgkex-edge/shared";
  * - `accepted`: a new registration of the domain, adopted from that gateway;
  * - `known`: already in the desired set (registered, or adopted before): nothing to do;
  * - `gateway_key`: a gateway's own key (they are static peers of each other, never nodes);
- * - `denied`: on the deny list;
+ * - `denied`: on the deny list: removed from every gateway (within the budget's room);
  * - `limit`: the gateway's or the domain's adoption budget for the window is spent;
  * - `disabled`: adoption is switched off (`adoption.enabled: false`);
  * - `invalid`: not a canonical public key (the frame's schema already refuses these: counted
@@ -40,6 +40,12 @@ export interface AdoptionPlan {
   readonly outcomes: Readonly<Record<AdoptionOutcome, number>>;
   /** Keys refused for the budget: the agent reports them again, they may fit a later window. */
   readonly overBudget: string[];
+  /**
+   * Denied keys to remove from every gateway (wgkex installed them everywhere; the edge never
+   * gave them, so nothing else would take them off). Within the same room as new keys: a
+   * gateway cannot make the edge write and send more by reporting denied keys.
+   */
+  readonly retire: string[];
 }
 
 /** Pure: which reported keys become registrations, and why the others do not. Each key once. */
@@ -47,6 +53,7 @@ export function planAdoption(keys: readonly string[], facts: AdoptionFacts): Ado
   const outcomes = Object.fromEntries(ADOPTION_OUTCOMES.map((o) => [o, 0])) as Record<AdoptionOutcome, number>;
   const accept: string[] = [];
   const overBudget: string[] = [];
+  const retire: string[] = [];
   let room = Math.max(0, Math.min(facts.gatewayRoom, facts.domainRoom));
   for (const key of new Set(keys)) {
     const outcome = decide(key, facts, room);
@@ -55,8 +62,12 @@ export function planAdoption(keys: readonly string[], facts: AdoptionFacts): Ado
       accept.push(key);
       room--;
     } else if (outcome === "limit") overBudget.push(key);
+    else if (outcome === "denied" && room > 0) {
+      retire.push(key);
+      room--;
+    }
   }
-  return { accept, outcomes, overBudget };
+  return { accept, outcomes, overBudget, retire };
 }
 
 function decide(key: string, facts: AdoptionFacts, room: number): AdoptionOutcome {
