@@ -190,6 +190,22 @@ describe("adoption: peers a gateway found on its interface become registrations"
     for (const gw of [gw1, gw2, gw3]) gw.close();
   });
 
+  it("the Parker domain takes no reports: a node's ranges come only with its allocation; ignored, nothing recorded or sent", async () => {
+    const domain = "ffmuc_parker";
+    const gw = await connectGateway("gw01", domain);
+    gw.hello(0);
+    await gw.welcomed();
+    const key = freshKey();
+    await adopt(gw, [key]);
+    expect((await receiptOf(domain, key)).status).toBe(404);
+    expect(gw.closed).toBeUndefined();
+    expect(gw.entries().some((e) => e.public_key === key)).toBe(false);
+    const status = await statusOf(domain);
+    expect(status.adopted_peers).toBe(0);
+    expect(status.gateways.find((g) => g.name === "gw01")?.adoption_reports).toEqual({});
+    gw.close();
+  });
+
   it("adopted keys age out by the normal retention, like any registration", async () => {
     const domain = "ffmuc_welt";
     const gw = await onlineGateway("gw01", domain);

@@ -141,8 +141,9 @@ export class Maintenance {
     const report: {
       -readonly [K in keyof MaintenanceReport]: MaintenanceReport[K];
     } = interfaces ? { interfaces } : {};
-    // Adoption first: what it keeps is desired for the reconcile of the same pass.
-    if (jobs.includes("adopt")) report.adoption = this.#adopt(observation.dump.peers, now);
+    // Adoption first: what it keeps is desired for the reconcile of the same pass. Not in a
+    // Parker domain: a node's ranges come only with its allocation (the edge ignores reports).
+    if (jobs.includes("adopt") && !this.#d.parker) report.adoption = this.#adopt(observation.dump.peers, now);
     if (jobs.includes("reconcile")) report.reconcile = await this.#reconcile(observation);
     if (jobs.includes("cleanup")) report.cleanup = await this.#cleanup(observation, now);
     // Reports describe the host after this pass: without the peers it just removed.
