@@ -48,6 +48,11 @@ describe("edge configuration", () => {
       'gateways[0].domains[0]: "ffmuc_x" is not in domains',
     ],
     ["unknown field", { ...base, retention: 5 }, "retention"],
+    [
+      "an import placeholder left",
+      { ...base, gateways: [{ name: "gw04" }, { name: "gw05", location: "CHANGE-ME" }] },
+      "WGKEX_CONFIG invalid: gateways[1].location: is still the import-wgkex placeholder CHANGE-ME: replace it with the real value",
+    ],
     ["limits typo", { ...base, limits: { per_kee: 1 } }, "limits"],
   ];
   it.each(cases)("names the field when %s", (_name, raw, message) => {

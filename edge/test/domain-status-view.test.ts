@@ -37,6 +37,7 @@ const facts = (over: Partial<DomainFacts> = {}): DomainFacts => ({
   ]),
   online: new Set(["gw01"]),
   lag: new Map([["gw01", 3]]),
+  adopted: new Map(),
   hourly: [],
   totals: { new: 10 },
   hour: HOUR,
@@ -62,6 +63,23 @@ describe("buildDomainStatus (pure)", () => {
     });
     expect(s.gateways[1]).toMatchObject({ name: "gw02", online: false, connected: null, acked_seq: 0, lag: 0 });
     expect(s.totals).toEqual({ new: 10 });
+  });
+
+  it("counts adopted keys per gateway and in the domain, and each gateway's reports by outcome", () => {
+    const s = buildDomainStatus(
+      facts({
+        adopted: new Map([
+          ["gw01", 7],
+          ["gw09", 2], // no longer served: still in the domain's count
+        ]),
+        totals: { new: 1, "adoption:accepted:gw01": 7, "adoption:limit:gw01": 3, "adoption:known:gw02": 5 },
+      }),
+    );
+    expect(s.adopted_peers).toBe(9);
+    expect(s.gateways.map((g) => [g.name, g.adopted, g.adoption_reports])).toEqual([
+      ["gw01", 7, { accepted: 7, limit: 3 }],
+      ["gw02", 0, { known: 5 }],
+    ]);
   });
 
   it("sums registrations over the last hour and day, rejections over the day", () => {

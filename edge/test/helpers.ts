@@ -152,7 +152,7 @@ export async function connectGateway(gateway: string, domain: string): Promise<G
 export async function onlineGateway(
   gateway: string,
   domain: string,
-  opts: { connected?: number; load?: number; interface?: boolean; port?: number } = {},
+  opts: { connected?: number; load?: number; interface?: boolean; port?: number; address?: string } = {},
 ): Promise<GatewayClient> {
   const client = await connectGateway(gateway, domain);
   client.hello(0);
@@ -162,7 +162,7 @@ export async function onlineGateway(
       type: "interface",
       public_key: GATEWAY_KEYS[gateway] ?? freshKey(),
       port: opts.port ?? 40011,
-      address: `${gateway}.ext.ffmuc.net`,
+      address: opts.address ?? `${gateway}.ext.ffmuc.net`,
       link_address: "fe80::23b:d2ff:fe95:967f",
     });
   }

@@ -32,6 +32,19 @@ describe("POST /api/v2/wg/key/exchange", () => {
     gw.close();
   });
 
+  it("never answers with an IP literal as Address (FFMUC's client nslookups it): 500 as for missing data", async () => {
+    const ip = await onlineGateway("gw02", "ffmuc_gluon", { address: "192.0.2.7" });
+    const res = await post(2, gluonBody("ffmuc_gluon", freshKey()));
+    expect(res.status).toBe(500);
+    expect(await res.text()).toBe('{"error":{"message":"could not get gateway data"}}\n');
+    ip.close();
+    const named = await onlineGateway("gw02", "ffmuc_gluon", { address: "gw02.ext.ffmuc.net" });
+    const ok = await post(2, gluonBody("ffmuc_gluon", freshKey()));
+    expect(ok.status).toBe(200);
+    expect((await ok.json<{ Endpoint: { Address: string } }>()).Endpoint.Address).toBe("gw02.ext.ffmuc.net");
+    named.close();
+  });
+
   it("answers with wgkex's exact Endpoint body, Port as a string, and sends the key to that gateway only", async () => {
     const domain = "ffmuc_muc_cty";
     const gw1 = await onlineGateway("gw01", domain, { connected: 10, port: 40012 });

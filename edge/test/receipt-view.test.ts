@@ -15,6 +15,8 @@ const row = (fields: Partial<RegistrationRow> = {}): RegistrationRow => ({
   removed_at: null,
   removed_reason: null,
   allowed_ips: null,
+  adopted_by: null,
+  adopted_at: null,
   ...fields,
 });
 const states = (r: ReturnType<typeof buildReceipt>) => Object.fromEntries(r.gateways.map((g) => [g.name, g.state]));
@@ -32,6 +34,19 @@ describe("buildReceipt (pure)", () => {
     expect(r).toMatchObject({ domain: "d", public_key: "K", state: "active", seq: 7, target: "*" });
     expect(r.registered_at).toBe(new Date(T).toISOString());
     expect(r.last_registered_at).toBe(new Date(T + 1000).toISOString());
+  });
+
+  it("shows the origin: registered by a node, or adopted from a gateway (which, when)", () => {
+    const registered = buildReceipt({ domain: "d", row: row(), served, events: [], installedAt: new Map() });
+    expect(registered.origin).toEqual({ type: "registration" });
+    const adopted = buildReceipt({
+      domain: "d",
+      row: row({ adopted_by: "gw02", adopted_at: T + 2000 }),
+      served,
+      events: [],
+      installedAt: new Map(),
+    });
+    expect(adopted.origin).toEqual({ type: "adopted", gateway: "gw02", at: new Date(T + 2000).toISOString() });
   });
 
   it("lists only the v2 target of an active key, every gateway of a removed one", () => {

@@ -1,7 +1,9 @@
+import { execFileSync } from "node:child_process";
 import { accessSync, constants, existsSync, readFileSync } from "node:fs";
 import { delimiter, join } from "node:path";
+import { isPublicKey } from "@wgkex-edge/shared";
 import type { AgentConfig } from "./config/schema.ts";
-import { publicKeyFromPrivate } from "./keys.ts";
+import { privateKeyAdvice, publicKeyFromPrivate } from "./keys.ts";
 
 /** What `check` looks at on the host; injectable for tests. */
 export interface HostProbe {
@@ -10,6 +12,8 @@ export interface HostProbe {
   readFile(path: string): string;
   kernelRelease(): string;
   uid(): number;
+  /** The public key a WireGuard interface has now (`wg show IF public-key`), if it exists and has one. */
+  interfaceKey(wireguard: string, netns: string | undefined): string | undefined;
 }
 
 export const realHost: HostProbe = {
@@ -40,6 +44,15 @@ export const realHost: HostProbe = {
     }
   },
   uid: () => process.getuid?.() ?? -1,
+  interfaceKey: (wireguard, netns) => {
+    const argv = [...(netns ? ["ip", "netns", "exec", netns] : []), "wg", "show", wireguard, "public-key"];
+    try {
+      const out = execFileSync(argv[0]!, argv.slice(1), { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] });
+      return isPublicKey(out.trim()) ? out.trim() : undefined;
+    } catch {
+      return undefined;
+    }
+  },
 };
 
 export interface CheckItem {
@@ -181,17 +194,39 @@ export function checkHost(config: AgentConfig, host: HostProbe = realHost): Chec
       detail: `cannot read: ${(e as Error).message}`,
     });
   }
-  for (const d of config.domains) {
-    try {
-      const pub = publicKeyFromPrivate(host.readFile(d.private_key_file).trim());
-      items.push({ ok: true, what: `domains.${d.name}.private_key_file: public key ${pub}` });
-    } catch (e) {
-      items.push({
-        ok: false,
-        what: `domains.${d.name}.private_key_file ${d.private_key_file}`,
-        detail: `${(e as Error).message} (create with \`umask 077; wg genkey > ${d.private_key_file}\`)`,
-      });
-    }
-  }
+  for (const d of config.domains) items.push(privateKeyItem(config, d, host));
   return items;
+}
+
+/**
+ * The domain's key file, and on a migrated gateway whether it is the key the interface runs
+ * with: the agent sets the file's key on the interface at start, so another key would break
+ * every router's tunnel at once.
+ */
+function privateKeyItem(config: AgentConfig, d: AgentConfig["domains"][number], host: HostProbe): CheckItem {
+  const { wireguard } = d.interfaces;
+  const what = `domains.${d.name}.private_key_file ${d.private_key_file}`;
+  const running = host.interfaceKey(wireguard, config.netns);
+  let pub: string;
+  try {
+    pub = publicKeyFromPrivate(host.readFile(d.private_key_file).trim());
+  } catch (e) {
+    const exists = running !== undefined || (config.netns ? undefined : host.exists(`/sys/class/net/${wireguard}`));
+    return {
+      ok: false,
+      what,
+      detail: `${(e as Error).message}: ${privateKeyAdvice(d.private_key_file, wireguard, exists)}`,
+    };
+  }
+  if (running !== undefined && running !== pub) {
+    return {
+      ok: false,
+      what,
+      detail: `gives public key ${pub}, but ${wireguard} runs with ${running}: the agent would replace the gateway's key and break every router's tunnel; ${privateKeyAdvice(d.private_key_file, wireguard, true).replace(/^[^:]*: /, "")}`,
+    };
+  }
+  return {
+    ok: true,
+    what: `domains.${d.name}.private_key_file: public key ${pub}${running !== undefined ? ` (the key ${wireguard} runs with)` : ""}`,
+  };
 }

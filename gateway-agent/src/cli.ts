@@ -18,6 +18,7 @@ import { ConfigError, loadConfig } from "./config/load.ts";
 import type { AgentConfig } from "./config/schema.ts";
 import { describeChain, mtuChains, mtuTable } from "./dataplane/mtu.ts";
 import { importWgkexCommand } from "./import/command.ts";
+import { privateKeyAdvice } from "./keys.ts";
 import { jsonLogger } from "./log.ts";
 import { kernelCounts, statusTable } from "./status.ts";
 
@@ -33,7 +34,7 @@ Usage:
   wgkex-agent provision [--config FILE] [--dry-run] create/repair interfaces and reconcile once, then exit
   wgkex-agent derive  [--variant wgkex|gluon] [KEY…] print "<key> <link-local>" (keys from stdin when none)
   wgkex-agent vni     [--variant wgkex|gluon] SEED  print the VXLAN id of a Gluon domain_seed
-  wgkex-agent import-wgkex WGKEX.YAML [--out-dir DIR] [--gateway NAME] [--edge-url URL] [--dry-run]
+  wgkex-agent import-wgkex WGKEX.YAML [--out-dir DIR] [--gateway NAME [--from-host]] [--edge-url URL] [--dry-run]
                       translate a wgkex.yaml into the edge's [vars.WGKEX_CONFIG] and agent
                       configuration skeletons (CHANGE-ME marks what wgkex.yaml cannot tell)
 
@@ -44,6 +45,7 @@ Options:
       --out-dir DIR   import-wgkex: where to write (default ./wgkex-import)
       --gateway NAME  import-wgkex: the gateway (worker) whose wgkex.yaml this is; only its skeleton
       --edge-url URL  import-wgkex: the edge's URL for the skeletons, e.g. https://broker.ffmuc.net
+      --from-host     import-wgkex: read listen port, MTU, VNI and bridge from this gateway's interfaces
   -h, --help          this help
   -V, --version       print the version
 
@@ -136,8 +138,9 @@ export async function main(argv: readonly string[], io: CliIO = defaultIO): Prom
           ...(values.gateway !== undefined ? { gateway: values.gateway } : {}),
           ...(values["edge-url"] !== undefined ? { edgeUrl: values["edge-url"] } : {}),
           dryRun: values["dry-run"] ?? false,
+          fromHost: values["from-host"] ?? false,
         },
-        io,
+        { stdout: io.stdout, stderr: io.stderr, runner: () => io.runner ?? new ExecaRunner() },
       );
     }
     case "check":
@@ -177,6 +180,7 @@ function parse(argv: readonly string[]) {
       "out-dir": { type: "string" },
       gateway: { type: "string" },
       "edge-url": { type: "string" },
+      "from-host": { type: "boolean" },
       help: { type: "boolean", short: "h" },
       version: { type: "boolean", short: "V" },
     },
@@ -242,7 +246,7 @@ export function missingForPlan(config: AgentConfig): string[] {
     } catch (e) {
       const reason = (e as NodeJS.ErrnoException).code === "ENOENT" ? "does not exist" : (e as Error).message;
       missing.push(
-        `domains.${d.name}.private_key_file ${d.private_key_file}: ${reason} (create it: umask 077; wg genkey > ${d.private_key_file})`,
+        `domains.${d.name}.private_key_file ${d.private_key_file}: ${reason} (${privateKeyAdvice(d.private_key_file, d.interfaces.wireguard, undefined)})`,
       );
     }
   }

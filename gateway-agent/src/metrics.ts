@@ -80,6 +80,18 @@ export class AgentMetrics {
     labelNames: ["domain", "result"],
     registers: [this.registry],
   });
+  readonly adoptedPeers = new Gauge({
+    name: "wgkex_agent_adopted_peers",
+    help: "Peers found on the interface and adopted (kept, desired, reported) that the edge has not sent back yet",
+    labelNames: ["domain"],
+    registers: [this.registry],
+  });
+  readonly adoptions = new Counter({
+    name: "wgkex_agent_adopted_total",
+    help: "Peers found on the interface without the edge knowing them, adopted and reported to the edge",
+    labelNames: ["domain"],
+    registers: [this.registry],
+  });
   readonly reconcileRepairs = new Counter({
     name: "wgkex_agent_reconcile_repairs_total",
     help: "Routes, FDB entries and peers repaired or removed by reconcile",
@@ -129,6 +141,11 @@ export class DomainMetrics {
   }
   foreign(n: number): void {
     this.#m.foreignPeers.set(this.#l, n);
+  }
+  /** `now` adopted in this pass; `awaiting` adopted keys the edge has not sent back yet. */
+  adopted(now: number, awaiting: number): void {
+    if (now > 0) this.#m.adoptions.inc(this.#l, now);
+    this.#m.adoptedPeers.set(this.#l, awaiting);
   }
   repaired(kind: RepairKind, n: number): void {
     this.#m.reconcileRepairs.inc({ ...this.#l, kind }, n);

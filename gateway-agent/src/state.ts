@@ -18,6 +18,12 @@ export interface DomainState {
   counts_at: number;
   edge_connected: boolean;
   updated: number;
+  /**
+   * The MAC of vx-<suffix> as provisioned: a recreated interface (reboot) gets it again, so
+   * routers' neighbour caches and batman-adv stay right. The derived one for interfaces the
+   * agent made; the interface's own for one it found in order (a migrated wgkex gateway).
+   */
+  vxlan_mac?: string;
 }
 
 export const emptyState = (): DomainState => ({

@@ -8,7 +8,7 @@ import { type CliIO, EXIT, main } from "../src/cli.ts";
 import { RecordingRunner } from "../src/commands/recording-runner.ts";
 import { fail } from "../src/commands/runner.ts";
 import { readState } from "../src/state.ts";
-import { FakeEdge, publicKeys, SimHost, testSetup } from "../testing/index.ts";
+import { FakeEdge, keyPair, publicKeys, SimHost, testSetup } from "../testing/index.ts";
 
 function io(stdin = "", extra: Partial<CliIO> = {}) {
   const out: string[] = [];
@@ -89,6 +89,7 @@ describe("cli", () => {
       },
       kernelRelease: () => "6.1.0-test",
       uid: () => 1000,
+      interfaceKey: () => undefined,
     };
     const failures = checkHost(config, host).filter((i) => !i.ok);
     expect(failures.map((f) => `${f.what}: ${f.detail}`)).toEqual([
@@ -100,6 +101,52 @@ describe("cli", () => {
     expect(kernelModule({ ...host, readFile: () => "kernel/net/batman-adv/batman-adv.ko:\n" }, "batman_adv")).toBe(
       "available",
     );
+  });
+
+  it("check on a wgkex gateway: copy the existing private key, never a new one; a different key fails", () => {
+    const t = testSetup();
+    const running = keyPair();
+    const host = (key: string | undefined, file?: string): HostProbe => ({
+      ...realHost,
+      which: (b) => `/usr/bin/${b}`,
+      exists: (p) => p === "/sys/class/net/wg-welt" || p.startsWith("/sys/module/"),
+      readFile: (p) => {
+        if (p === t.config.domains[0]!.private_key_file) {
+          if (file === undefined) throw Object.assign(new Error(`ENOENT: no such file or directory, open '${p}'`));
+          return file;
+        }
+        return realHost.readFile(p);
+      },
+      uid: () => 0,
+      interfaceKey: (wireguard) => (wireguard === "wg-welt" ? key : undefined),
+    });
+    const keyItem = (h: HostProbe) => checkHost(t.config, h).find((i) => i.what.startsWith("domains.ffmuc_welt"))!;
+    const keyFile = t.config.domains[0]!.private_key_file;
+
+    const missing = keyItem(host(running.publicKey));
+    expect(missing.ok).toBe(false);
+    expect(missing.detail).toContain(
+      `wg-welt exists: copy the gateway's existing key: \`umask 077; wg show wg-welt private-key > ${keyFile}\``,
+    );
+    expect(missing.detail).toContain(
+      "a new key would change this gateway's public key and break every router's tunnel",
+    );
+    expect(missing.detail).not.toContain("genkey");
+
+    const other = keyItem(host(running.publicKey, `${t.gatewayKey.privateKey}\n`));
+    expect(other.ok).toBe(false);
+    expect(other.detail).toBe(
+      `gives public key ${t.gatewayKey.publicKey}, but wg-welt runs with ${running.publicKey}: the agent would replace the gateway's key and break every router's tunnel; copy the gateway's existing key: \`umask 077; wg show wg-welt private-key > ${keyFile}\` (or the PrivateKeyFile= of its systemd-networkd .netdev); a new key would change this gateway's public key and break every router's tunnel`,
+    );
+
+    const same = keyItem(host(running.publicKey, `${running.privateKey}\n`));
+    expect(same).toEqual({
+      ok: true,
+      what: `domains.ffmuc_welt.private_key_file: public key ${running.publicKey} (the key wg-welt runs with)`,
+    });
+    // A new gateway (no interface): generating a key is right.
+    const fresh = keyItem({ ...host(undefined), exists: () => false });
+    expect(fresh.detail).toContain(`on a new gateway create it: \`umask 077; wg genkey > ${keyFile}\``);
   });
 
   it("check on this machine: userspace config passes except batman-adv, which it reports precisely", async () => {

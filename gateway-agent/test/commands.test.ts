@@ -7,7 +7,7 @@ import { fail, ok } from "../src/commands/runner.ts";
 import { PeerProgrammer } from "../src/dataplane/peers.ts";
 import { BATMAN_MISSING, provisionDomain } from "../src/dataplane/provision.ts";
 import { silentLogger } from "../src/log.ts";
-import { publicKeys, SimHost, testSetup } from "../testing/index.ts";
+import { keyPair, publicKeys, SimHost, testSetup } from "../testing/index.ts";
 
 const target = { wireguard: "wg-welt", vxlan: "vx-welt", variant: "wgkex" as const };
 const ZERO = "00:00:00:00:00:00";
@@ -159,6 +159,7 @@ describe("provisioning at the command boundary", () => {
       address: own,
       problems: [],
       batman: true,
+      vxlanMac: stableMac(`${t.gatewayKey.publicKey} 4831583`),
     });
     expect(runner.argvs()).toEqual([
       ["ip", "-d", "-j", "link", "show", "dev", "wg-welt"],
@@ -233,6 +234,54 @@ describe("provisioning at the command boundary", () => {
     expect(first.created).toBe(true);
     expect(second.created).toBe(false);
     expect(sim.runner.argvs().filter((a) => a[1] === "link" && (a[2] === "add" || a[2] === "del"))).toEqual([]);
+  });
+
+  it("a migrated gateway: keeps the VXLAN interface's own MAC, and refuses a key file other than the running key", async () => {
+    const t = testSetup();
+    const d = t.config.domains[0]!;
+    const own = linkLocal(t.gatewayKey.publicKey, "wgkex");
+    const sim = new SimHost();
+    // As wgkex's gateways have them: made by networkd, with the gateway's key and a random MAC.
+    sim.links.set("wg-welt", { kind: "wireguard", data: {} });
+    const networkdMac = "52:54:00:12:34:56";
+    sim.links.set("vx-welt", {
+      kind: "vxlan",
+      data: { id: 4831583, local6: own, port: 8472, link: "wg-welt" },
+      mac: networkdMac,
+    });
+    sim.runner.on(["wg", "show", "wg-welt", "public-key"], ok(`${t.gatewayKey.publicKey}\n`));
+    const p = new PeerProgrammer(sim.runner, target);
+    const result = await provisionDomain(sim.runner, t.config, d, p, { logger: silentLogger });
+    expect(result.created).toBe(false);
+    expect(result.vxlanMac).toBe(networkdMac);
+    const writes = sim.runner.argvs().filter((a) => a[0] === "ip" && a[1] === "link");
+    expect(writes.some((a) => a.includes("address") || a[2] === "add" || a[2] === "del")).toBe(false);
+    // After a reboot the agent makes vx-welt itself: with the MAC it kept, not a new one.
+    sim.links.delete("vx-welt");
+    sim.runner.clear();
+    await provisionDomain(sim.runner, t.config, d, p, { logger: silentLogger, vxlanMac: result.vxlanMac });
+    expect(sim.runner.argvs()).toContainEqual(["ip", "link", "set", "dev", "vx-welt", "address", networkdMac]);
+    // A remembered value that is no unicast MAC is not used.
+    sim.links.delete("vx-welt");
+    sim.runner.clear();
+    await provisionDomain(sim.runner, t.config, d, p, { logger: silentLogger, vxlanMac: "01:00:5e:00:00:01" });
+    expect(sim.runner.argvs()).toContainEqual([
+      "ip",
+      "link",
+      "set",
+      "dev",
+      "vx-welt",
+      "address",
+      stableMac(`${t.gatewayKey.publicKey} 4831583`),
+    ]);
+
+    const other = keyPair().publicKey;
+    sim.runner.clear();
+    sim.runner.on(["wg", "show", "wg-welt", "public-key"], ok(`${other}\n`));
+    await expect(provisionDomain(sim.runner, t.config, d, p, { logger: silentLogger })).rejects.toThrow(
+      `domains.ffmuc_welt.private_key_file ${d.private_key_file} gives public key ${t.gatewayKey.publicKey}, but wg-welt runs with ${other}: setting it would change this gateway's key and break every router's tunnel. copy the gateway's existing key: \`umask 077; wg show wg-welt private-key > ${d.private_key_file}\``,
+    );
+    expect(sim.runner.argvs().some((a) => a[0] === "wg" && a[1] === "set")).toBe(false);
   });
 
   it("recreates a VXLAN interface with wrong settings and starts userspace WireGuard as a daemon", async () => {

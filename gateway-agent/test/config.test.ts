@@ -94,6 +94,41 @@ describe("configuration", () => {
     expect(errorOf(base.replace("https://broker", "ftp://broker"))).toContain("edge.url: must start with https://");
   });
 
+  it("import-wgkex's CHANGE-ME placeholders fail, each with where the value is found on a wgkex gateway", () => {
+    const skeleton = base
+      .replace("https://broker.example.net", "https://CHANGE-ME.example")
+      .replace("external_address: gw01.ext.example.net", "external_address: CHANGE-ME # this gateway's name")
+      .replace("listen_port: 40011", "listen_port: CHANGE-ME")
+      .replace(
+        "private_key_file:",
+        "mtu: CHANGE-ME\n    static_peers: [{ name: gw02, public_key: CHANGE-ME }]\n    private_key_file:",
+      );
+    expect(errorOf(skeleton)).toBe(
+      [
+        "c.yaml: invalid configuration:",
+        "  - edge.url: is still the import-wgkex placeholder CHANGE-ME: set the edge's URL, e.g. https://broker.ffmuc.net",
+        "  - external_address: is still the import-wgkex placeholder CHANGE-ME: set this gateway's public DNS name, wgkex's externalName in this gateway's own wgkex.yaml (e.g. gw04.ext.ffmuc.net)",
+        "  - domains.ffmuc_welt.listen_port: is still the import-wgkex placeholder CHANGE-ME: the UDP port wg-welt listens on now (`wg show wg-welt listen-port`); nodes' tunnels point at it",
+        "  - domains.ffmuc_welt.mtu: is still the import-wgkex placeholder CHANGE-ME: the MTU wg-welt has now (`ip link show wg-welt`); the agent sets it at start",
+        "  - domains.ffmuc_welt.static_peers[0].public_key: is still the import-wgkex placeholder CHANGE-ME: that gateway's public key for this domain (`wg show wg-welt public-key` on it)",
+      ].join("\n"),
+    );
+    // The other problems of the file are still named next to them.
+    expect(errorOf(`${skeleton}colour: blue\n`)).toContain('  - unknown field "colour"');
+  });
+
+  it("external_address must be a DNS name: FFMUC's Gluon client runs nslookup on it", () => {
+    expect(errorOf(base.replace("gw01.ext.example.net", "10.0.0.1"))).toBe(
+      "c.yaml: invalid configuration:\n  - external_address: must be a DNS name, not an IPv4 address (e.g. gw04.ext.ffmuc.net): FFMUC's Gluon client (ffmuc-mesh-vpn-wireguard-vxlan) runs nslookup on the v2 answer's Address and gives up on an IP literal",
+    );
+    expect(errorOf(base.replace("gw01.ext.example.net", '"2001:db8::1"'))).toContain(
+      "external_address: must be a DNS name, not an IPv6 address",
+    );
+    expect(parseConfig(base.replace("gw01.ext.example.net", "gw01.ext.example.net.")).external_address).toBe(
+      "gw01.ext.example.net.",
+    );
+  });
+
   it("builds the socket URL (https → wss, http → ws)", () => {
     expect(socketUrl("https://broker.example.net", "/api/v1/gateways/gw01/domains/ffmuc_welt/socket")).toBe(
       "wss://broker.example.net/api/v1/gateways/gw01/domains/ffmuc_welt/socket",

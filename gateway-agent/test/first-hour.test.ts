@@ -48,7 +48,7 @@ describe("run --dry-run without secrets on disk", () => {
     expect(await main(["run", "--dry-run", "--config", path], x.io)).toBe(EXIT.failure);
     expect(x.err.join("")).toBe(
       "wgkex-agent: a dry run needs each domain's private key to plan its addresses; missing:\n" +
-        `  - domains.ffmuc_welt.private_key_file ${t.dir}/wg-welt.key: does not exist (create it: umask 077; wg genkey > ${t.dir}/wg-welt.key)\n`,
+        `  - domains.ffmuc_welt.private_key_file ${t.dir}/wg-welt.key: does not exist (migrating a running gateway: copy the gateway's existing key: \`umask 077; wg show wg-welt private-key > ${t.dir}/wg-welt.key\` (or the PrivateKeyFile= of its systemd-networkd .netdev); a new gateway: \`umask 077; wg genkey > ${t.dir}/wg-welt.key\`)\n`,
     );
     expect(sim.runner.calls).toEqual([]);
   });

@@ -68,6 +68,11 @@ describe("Grafana dashboard ops/grafana/wgkex-edge.json", () => {
       "wgkex_agent_command_failures_total",
       "wgkex_agent_edge_connected",
       "wgkex_agent_replay_lag",
+      // Migration: what gateways added by adoption, and what became of their reports.
+      "wgkex_edge_adopted_peers",
+      "wgkex_edge_gateway_adopted_peers",
+      "wgkex_edge_adoption_reports_total",
+      "wgkex_agent_adopted_peers",
     ]) {
       expect(all).toContain(name);
     }

@@ -5,6 +5,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { parseEdgeConfig } from "../../edge/src/config/schema.ts";
 import { type CliIO, EXIT, main } from "../src/cli.ts";
 import { ConfigError, parseConfig } from "../src/config/load.ts";
+import type { HostDomainFacts } from "../src/import/host.ts";
 import { convertWgkex, PLACEHOLDER, WgkexImportError } from "../src/import/wgkex.ts";
 import { publicKeys } from "../testing/index.ts";
 
@@ -31,13 +32,14 @@ async function wranglerReads(fragment: string): Promise<unknown> {
 
 /** Fill every placeholder with plausible values: the rest of the skeleton must be valid as is. */
 function fill(yaml: string): string {
-  let port = 40000;
+  let port = 41000; // above the ports --from-host read in these tests
   const keys = publicKeys(400, 7);
   let k = 0;
   return yaml
     .replace(/listen_port: CHANGE-ME.*$/gm, () => `listen_port: ${port++}`)
     .replace(/public_key: CHANGE-ME.*$/gm, () => `public_key: "${keys[k++]}"`)
     .replace(/domain_seed: CHANGE-ME.*$/gm, `domain_seed: "${"ab".repeat(32)}"`)
+    .replace(/mtu: CHANGE-ME.*$/gm, "mtu: 1406")
     .replace(/external_address: CHANGE-ME.*$/gm, "external_address: gw.example.net")
     .replace(/url: "https:\/\/CHANGE-ME\.example".*$/gm, 'url: "https://broker.example.net"');
 }
@@ -112,12 +114,99 @@ describe("import-wgkex: conversion", () => {
     }
   });
 
-  it("--gateway: only that gateway's skeleton, and the file's externalName is its", () => {
-    const r = convertWgkex(ffmuc, { gateway: "gw06" });
-    expect([...r.agents.keys()]).toEqual(["gw06"]);
-    expect(r.agents.get("gw06")).toContain("external_address: gw04.ext.ffmuc.net");
-    expect(r.gateways).toHaveLength(4);
+  it("--gateway: only that gateway's skeleton; the file's externalName only when it names that gateway", () => {
+    const own = convertWgkex(ffmuc, { gateway: "gw04" });
+    expect([...own.agents.keys()]).toEqual(["gw04"]);
+    expect(own.agents.get("gw04")).toContain("external_address: gw04.ext.ffmuc.net # wgkex externalName");
+    // gw04's file with --gateway gw06: gw06 must not answer v2 with gw04's name.
+    const other = convertWgkex(ffmuc, { gateway: "gw06" });
+    expect([...other.agents.keys()]).toEqual(["gw06"]);
+    expect(other.gateways).toHaveLength(4);
+    expect(other.agents.get("gw06")).toContain(
+      "external_address: CHANGE-ME # CHANGE-ME: this gateway's public DNS name (wgkex externalName), probably gw06.ext.ffmuc.net",
+    );
+    expect(other.agents.get("gw06")).not.toContain("gw04.ext.ffmuc.net");
+    expect(other.unmapped).toContain(
+      'externalName gw04.ext.ffmuc.net names worker gw04.in.ffmuc.net (gateway "gw04"), but --gateway says this file is "gw06"\'s: not used for "gw06"; run import-wgkex with "gw06"\'s own wgkex.yaml, or fill in its external_address',
+    );
+    expect(other.mapped.join("\n")).not.toContain("externalName");
+    // An externalName that names no worker: --gateway says whose it is.
+    const vpn = convertWgkex(ffmuc.replace("externalName: gw04.ext.ffmuc.net", "externalName: vpn3.ffmuc.net"), {
+      gateway: "gw06",
+    });
+    expect(vpn.agents.get("gw06")).toContain("external_address: vpn3.ffmuc.net # wgkex externalName");
     expect(() => convertWgkex(ffmuc, { gateway: "gw99" })).toThrow(/^--gateway: "gw99" is none of the workers/);
+  });
+
+  it("an externalName that is an IP address is not carried over: v2 needs a DNS name", () => {
+    const r = convertWgkex(ffmuc.replace("externalName: gw04.ext.ffmuc.net", "externalName: 192.0.2.4"), {
+      gateway: "gw04",
+    });
+    expect(r.agents.get("gw04")).toContain("external_address: CHANGE-ME");
+    expect(r.unmapped.join("\n")).toContain(
+      "externalName 192.0.2.4: must be a DNS name, not an IPv4 address (e.g. gw04.ext.ffmuc.net): FFMUC's Gluon client (ffmuc-mesh-vpn-wireguard-vxlan) runs nslookup",
+    );
+  });
+
+  it("the skeleton carries the MTU, log level and key handling, or says what it left out", () => {
+    const r = convertWgkex(`${ffmuc}log_level: WARNING\n`, { gateway: "gw04" });
+    const gw04 = r.agents.get("gw04")!;
+    expect(gw04).toContain("log_level: warn # wgkex log_level");
+    expect(r.mapped).toContain("log_level WARNING -> agent log_level warn");
+    expect(gw04).toContain(
+      "mtu: CHANGE-ME # CHANGE-ME: the MTU wg-welt has now (ip link show wg-welt); the agent sets it at start",
+    );
+    expect(gw04).toContain(
+      "private_key_file: /etc/wgkex-agent/wg-welt.key # copy the gateway's existing key: umask 077; wg show wg-welt private-key > this file",
+    );
+    expect(gw04).not.toContain("genkey");
+    const unmapped = r.unmapped.join("\n");
+    expect(unmapped).toContain("listen_port, mtu and domain_seed (or vni): wgkex's worker never knew them");
+    expect(unmapped).toContain("run import-wgkex --gateway NAME --from-host on that gateway");
+    expect(unmapped).toMatch(/^per domain batman \(gw_mode server, .*not read from your gateway/m);
+    expect(unmapped).toMatch(/^per domain private_key_file: copy each interface's existing private key/m);
+  });
+
+  it("--from-host: listen port, MTU, VNI and bridge from the gateway's interfaces; what is missing stays CHANGE-ME", () => {
+    const host = new Map<string, HostDomainFacts>([
+      [
+        "ffmuc_welt",
+        {
+          wireguard: "wg-welt",
+          exists: true,
+          listenPort: 40011,
+          mtu: 1406,
+          vni: 4831583,
+          batman: true,
+          bridge: "br-welt",
+        },
+      ],
+      [
+        "ffmuc_muc_cty",
+        { wireguard: "wg-muc_cty", exists: true, listenPort: 40012, mtu: 1406, batman: true, bridge: "br0" },
+      ],
+      ["ffdon_mitte", { wireguard: "wg-mitte", exists: false }],
+    ]);
+    const r = convertWgkex(ffmuc, { gateway: "gw04", host });
+    const gw04 = r.agents.get("gw04")!;
+    const welt = gw04.slice(gw04.indexOf("  ffmuc_welt:"), gw04.indexOf("  ffdon_mitte:"));
+    expect(welt).toContain("listen_port: 40011 # read from wg-welt on this gateway");
+    expect(welt).toContain("vni: 4831583 # read from vx-welt on this gateway");
+    expect(welt).toContain("mtu: 1406 # read from wg-welt on this gateway");
+    expect(welt).toContain("bridge: true # bat-welt is a port of br-welt on this gateway");
+    const cty = gw04.slice(gw04.indexOf("  ffmuc_muc_cty:"), gw04.indexOf("  ffmuc_muc_nord:"));
+    expect(cty).toContain("domain_seed: CHANGE-ME");
+    expect(cty).toContain(
+      "bridge: false # bat-muc_cty is a port of br0, not br-muc_cty: left to your network configuration",
+    );
+    const unmapped = r.unmapped.join("\n");
+    expect(unmapped).toContain(
+      "domain ffmuc_muc_cty: not found on wg-muc_cty: domain_seed (no VXLAN interface found) (CHANGE-ME)",
+    );
+    expect(unmapped).toContain("domain ffdon_mitte: wg-mitte does not exist on this gateway");
+    const filled = parseConfig(fill(gw04), "agent-gw04.yaml");
+    const d = filled.domains.find((x) => x.name === "ffmuc_welt")!;
+    expect([d.listen_port, d.mtu, d.vniResolved, d.batman.bridge]).toEqual([40011, 1406, 4831583, true]);
   });
 
   it("old single-worker files: domain_prefix, no workers -> the gateway is named after externalName", async () => {
@@ -132,7 +221,7 @@ describe("import-wgkex: conversion", () => {
     });
     expect(parseEdgeConfig(await wranglerReads(r.edgeToml)).gateways[0]!.name).toBe("gw01");
     expect(r.unmapped.join("\n")).toContain('"other_x" starts with none of domain_prefixes');
-    expect(r.unmapped.join("\n")).toMatch(/^log_level: /m);
+    expect(r.mapped).toContain("log_level DEBUG -> agent log_level debug");
     expect(r.agents.get("gw01")).toContain("external_address: gw01.ext.example.net");
   });
 

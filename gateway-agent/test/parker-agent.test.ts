@@ -1,6 +1,6 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import type { PeerEntry } from "@wgkex-edge/shared";
+import { linkLocal, type PeerEntry } from "@wgkex-edge/shared";
 import { describe, expect, it } from "vitest";
 import { parseConfig } from "../src/config/load.ts";
 import { memoryLogger, startAgent } from "../src/index.ts";
@@ -194,6 +194,28 @@ describe("the agent in a Parker domain", () => {
     expect(sim.peers.get(a)?.allowed).toEqual([R.a6, R.a4]);
     expect(routes(sim)).toEqual([R.a4, R.b4, R.a6, R.b6].sort());
     expect(sim.runner.argvs()).toContainEqual(["ip", "-4", "addr", "replace", "10.100.255.1/32", "dev", "wg-parker"]);
+  });
+
+  it("adopts nothing: a peer found on the interface stays, but is neither desired nor reported (ranges come only with an allocation)", async () => {
+    const { edge, sim, agent } = await parkerAgent();
+    await edge.until(() => edge.acks().length === 1);
+    const domain = agent.domains.get("ffbs_parker")!;
+    const nowS = Math.floor(Date.now() / 1000);
+    // Live, shaped as a wgkex node (its own /128) and as a Parker node (ranges in the pools).
+    const [nodeShaped, ranged] = publicKeys(2, 76) as [string, string];
+    sim.peers.set(nodeShaped, {
+      allowed: [`${linkLocal(nodeShaped, "wgkex")}/128`],
+      handshake: nowS - 5,
+      dev: "wg-parker",
+    });
+    sim.peers.set(ranged, { allowed: [R.a6, R.a4], handshake: nowS - 5, dev: "wg-parker" });
+    const report = await domain.reconcile();
+    expect(report.adoption).toBeUndefined();
+    expect(domain.desired.adopted.size).toBe(0);
+    await domain.maintain(["adopt", "load"]); // as at every welcome
+    await edge.until(() => edge.ofType("load").length > 1);
+    expect(edge.ofType("adopted")).toEqual([]);
+    expect(sim.peers.has(nodeShaped) && sim.peers.has(ranged)).toBe(true);
   });
 
   it("refuses to run when the edge says the domain is not a Parker domain", async () => {

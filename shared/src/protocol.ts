@@ -114,6 +114,17 @@ export const verifiedFrame = z.strictObject({
     .optional(),
 });
 
+/**
+ * Peers the agent found on its interface and did not install (a wgkex gateway taken over, a
+ * peer set by hand): it keeps them and reports them, in pages, so the edge can record each
+ * as a registration adopted from this gateway. Only after the welcome; the edge bounds and
+ * re-validates what it takes (docs/protocol.md).
+ */
+export const adoptedFrame = z.strictObject({
+  type: z.literal("adopted"),
+  keys: z.array(publicKeySchema).min(1).max(MAX_ENTRIES_PER_FRAME),
+});
+
 export const agentFrame = z.discriminatedUnion("type", [
   helloFrame,
   ackFrame,
@@ -122,6 +133,7 @@ export const agentFrame = z.discriminatedUnion("type", [
   liveFrame,
   removedFrame,
   verifiedFrame,
+  adoptedFrame,
 ]);
 
 // ---------------------------------------------------------------- edge -> agent
@@ -230,6 +242,7 @@ export type LiveFrame = z.infer<typeof liveFrame>;
 export type RemovedFrame = z.infer<typeof removedFrame>;
 export type VerifiedFrame = z.infer<typeof verifiedFrame>;
 export type VerifyFrame = z.infer<typeof verifyFrame>;
+export type AdoptedFrame = z.infer<typeof adoptedFrame>;
 export type WelcomeFrame = z.infer<typeof welcomeFrame>;
 export type PeersFrame = z.infer<typeof peersFrame>;
 export type SnapshotFrame = z.infer<typeof snapshotFrame>;

@@ -30,6 +30,7 @@ const validAgentFrames: AgentFrame[] = [
   { type: "load", connected: 12, load: 40, peers: 30 },
   { type: "live", keys: [key, key2] },
   { type: "removed", entries: [{ public_key: key, reason: "stale", at: 1_700_000_000_000 }] },
+  { type: "adopted", keys: [key, key2] },
 ];
 
 const validEdgeFrames: EdgeFrame[] = [
@@ -80,6 +81,13 @@ describe("protocol frames", () => {
     ["extra field", JSON.stringify({ type: "ack", seq: 1, extra: true }), /extra/],
     ["port out of range", JSON.stringify({ ...validAgentFrames[4], port: 70000 }), /port/],
     ["non-link-local address", JSON.stringify({ ...validAgentFrames[4], link_address: "2001:db8::1" }), /link_address/],
+    ["empty adopted", JSON.stringify({ type: "adopted", keys: [] }), /keys/],
+    ["bad key in adopted", JSON.stringify({ type: "adopted", keys: [key, "nope"] }), /keys\[1\].*canonical base64/s],
+    [
+      "too many adopted keys",
+      JSON.stringify({ type: "adopted", keys: Array.from({ length: MAX_ENTRIES_PER_FRAME + 1 }, () => key) }),
+      /keys/,
+    ],
     [
       "a removal time no date can hold",
       JSON.stringify({ type: "removed", entries: [{ public_key: key, reason: "x", at: Number.MAX_SAFE_INTEGER }] }),

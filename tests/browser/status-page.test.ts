@@ -58,6 +58,7 @@ describe.skipIf(skip !== undefined)("status page in a real browser", () => {
       expect(await gw01.locator(".badge").innerText()).toBe("online");
       const cells = await gw01.locator("td").allInnerTexts();
       expect(cells.slice(0, 7)).toEqual(["gw01", "online", "1", "muc", "42", "44", "5"]);
+      expect(cells[7]).toBe("0"); // adopted (migration from wgkex)
       expect(await welt.locator("tbody tr", { hasText: "gw02" }).locator(".badge").innerText()).toBe("offline");
       await expect(page.locator("#domain-ffmuc_muc_cty").count()).resolves.toBe(1);
       expect(await page.locator("#edge-rejections").innerText()).toMatch(/invalid: 1/);

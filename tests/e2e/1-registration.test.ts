@@ -25,7 +25,7 @@ describe.skipIf(skip !== undefined)("1. a v2 registration reaches the data plane
     const endpoint = await node.registerV2();
     const answered = Date.now() - t0;
     expect(endpoint).toEqual({
-      Address: gw.address,
+      Address: gw.externalName,
       AllowedIPs: [gw.ll],
       Port: String(GATEWAY_PORT),
       PublicKey: gw.publicKey,

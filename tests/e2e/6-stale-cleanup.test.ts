@@ -23,7 +23,7 @@ describe.skipIf(skip !== undefined)("6. stale cleanup on a shortened clock", () 
     const [gw1, gw2] = [world.gateway("gw01"), world.gateway("gw02")];
     const a = world.addNode();
     const endpoint = await a.registerV2();
-    const gwA = world.gateways.find((g) => g.address === endpoint.Address)!;
+    const gwA = world.gateways.find((g) => g.externalName === endpoint.Address)!;
     await waitInstalled(gwA, [a.publicKey], 10_000);
     a.connect(endpoint);
     expect(ping(a.ns, `${gwA.ll}%${a.wgIf}`, 10), world.describe()).toBe(true);

@@ -2,7 +2,7 @@ import { stableMac } from "@wgkex-edge/shared";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { pool } from "../e2e/support/check.ts";
 import { DOMAIN, GATEWAY_PORT, post, randomKey, until, VNI } from "../e2e/support/world.ts";
-import { GATEWAY_MESH_ADDRESS, GUEST_ADDR, HOP_PENALTY, IF, ROUTING_ALGO } from "./support/constants.ts";
+import { GATEWAY_MESH_ADDRESS, GUEST_NAME, HOP_PENALTY, IF, ROUTING_ALGO } from "./support/constants.ts";
 import type { KernelNode } from "./support/node.ts";
 import { attachWorld, kernelSkip } from "./support/suite.ts";
 import type { KernelWorld } from "./support/world.ts";
@@ -51,7 +51,7 @@ describe.skipIf(skip !== undefined)(
       nodes.push(node);
       const endpoint = await node.register();
       expect(endpoint).toEqual({
-        Address: GUEST_ADDR,
+        Address: GUEST_NAME,
         Port: String(GATEWAY_PORT),
         PublicKey: gw.publicKey,
         AllowedIPs: [gw.ll],

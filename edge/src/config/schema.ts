@@ -3,8 +3,10 @@ import {
   addressVariantSchema,
   describeIssues,
   domainNameSchema,
+  findPlaceholders,
   gatewayNameSchema,
   MAX_FRAME_CHARS,
+  IMPORT_PLACEHOLDER,
   matchingPrefix,
 } from "@wgkex-edge/shared";
 import { z } from "zod";
@@ -81,6 +83,23 @@ export const gatewayBudgetSchema = z.strictObject({
     .default(16 * 1024 * 1024),
 });
 
+/**
+ * Peers gateways report finding on their interfaces without having been given them (a wgkex
+ * gateway taken over): each becomes a registration of the domain, sent to every gateway. A
+ * gateway can thereby put keys on the others, so how many new keys it may add is bounded,
+ * per gateway and per domain, in a fixed window; the rest is counted and refused (the agent
+ * keeps those peers and reports them again later).
+ */
+export const adoptionSchema = z.strictObject({
+  /** false: reports are counted and refused, nothing is recorded. */
+  enabled: z.boolean().default(true),
+  /** New keys one gateway may add to a domain per window (a 600-peer gateway at once fits). */
+  per_gateway: z.number().int().min(0).default(1000),
+  /** New keys all gateways together may add to a domain per window. */
+  per_domain: z.number().int().min(0).default(5000),
+  window_s: positiveInt.default(3600),
+});
+
 export const edgeConfigSchema = z
   .strictObject({
     domains: z.array(domainNameSchema).min(1, { message: "list at least one domain" }),
@@ -92,6 +111,7 @@ export const edgeConfigSchema = z
     gateway_budget: gatewayBudgetSchema.default(gatewayBudgetSchema.parse({})),
     /** /status and /api/v1/status are collected at most this often per isolate (0 = every request). */
     status_cache_s: z.number().int().min(0).max(300).default(5),
+    adoption: adoptionSchema.default(adoptionSchema.parse({})),
     /** Keys neither registered nor reported live for this long leave the desired set. */
     retention_hours: z
       .number()
@@ -151,6 +171,7 @@ export type EdgeConfig = z.infer<typeof edgeConfigSchema>;
 export type GatewayConfig = z.infer<typeof gatewayConfigSchema>;
 export type Limits = z.infer<typeof limitsSchema>;
 export type GatewayBudgetLimits = z.infer<typeof gatewayBudgetSchema>;
+export type AdoptionLimits = z.infer<typeof adoptionSchema>;
 
 export class ConfigError extends Error {
   override name = "ConfigError";
@@ -169,6 +190,13 @@ export function parseEdgeConfig(raw: unknown): EdgeConfig {
   if (value === undefined || value === null) {
     throw new ConfigError("WGKEX_CONFIG: missing; define [vars.WGKEX_CONFIG] in wrangler.toml");
   }
+  // A value `wgkex-agent import-wgkex` could not know must never reach production, even
+  // where the field's own rule would take it (a location, a name).
+  const placeholders = findPlaceholders(value).map(
+    (p) =>
+      `${p.path}: is still the import-wgkex placeholder ${IMPORT_PLACEHOLDER}: replace it with the real value (docs/configuration.md)`,
+  );
+  if (placeholders.length > 0) throw new ConfigError(`WGKEX_CONFIG invalid: ${placeholders.join("; ")}`);
   const result = edgeConfigSchema.safeParse(value);
   if (!result.success) throw new ConfigError(`WGKEX_CONFIG invalid: ${describeIssues(result.error)}`);
   return result.data;

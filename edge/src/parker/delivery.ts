@@ -44,6 +44,9 @@ export class ParkerDelivery {
         removed_at: null,
         removed_reason: null,
         allowed_ips: allowedIps,
+        // Parker domains take no adopted keys (the adopter is off there).
+        adopted_by: null,
+        adopted_at: null,
       },
       existing,
     );

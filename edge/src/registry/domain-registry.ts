@@ -7,6 +7,7 @@ import type { ParkerDecision, ParkerQuery, ParkerService } from "../parker/parke
 import { BufferedCounters, HourlyCounters, hourOf } from "../stats/hourly-counters.ts";
 import type { DomainStatus } from "../stats/status.ts";
 import { migrate } from "../storage/migrate.ts";
+import { Adopter } from "./adoption/adopter.ts";
 import { GatewayBook } from "./gateways/gateway-book.ts";
 import { KeyEvents } from "./gateways/key-events.ts";
 import { ChangeLog } from "./log/change-log.ts";
@@ -20,10 +21,20 @@ import { GatewaySessions } from "./session/gateway-session.ts";
 import { GatewaySockets } from "./session/gateway-sockets.ts";
 import { RepairRequests } from "./session/repair-requests.ts";
 import { buildDomainStatus } from "./views/domain-status.ts";
+import { iso } from "./views/iso.ts";
 import { buildReceipt, type OperatorReceipt, publicReceipt, type Receipt } from "./views/receipt.ts";
 
 export type { RegisterInput, RegisterResult } from "./registration/registrar.ts";
 export type { OperatorReceipt, Receipt } from "./views/receipt.ts";
+
+/** One adopted key as the admin API lists it. */
+export interface AdoptedKey {
+  public_key: string;
+  gateway: string;
+  adopted_at: string;
+  last_registered_at: string;
+  last_live_at: string | null;
+}
 
 /** The Worker's route tells the object which gateway a socket belongs to (token checked). */
 export const GATEWAY_HEADER = "X-Wgkex-Gateway";
@@ -104,6 +115,11 @@ export class DomainRegistry extends DurableObject<ConfigBinding> {
       repairs,
       onLive: parker ? (keys, now) => parker.confirm(keys, now) : undefined,
       budget: config.limits.enabled ? config.gateway_budget : undefined,
+      // Adoption takes over batman-adv gateways from wgkex; a Parker node has ranges only its
+      // allocation gives, so nothing found on a concentrator can become one.
+      adopter: parker
+        ? undefined
+        : new Adopter({ domain, limits: config.adoption, log, gateways, denyList: this.denyList, counters, sql }),
     });
     this.registrar = new Registrar({
       log,
@@ -168,6 +184,7 @@ export class DomainRegistry extends DurableObject<ConfigBinding> {
       rows,
       online: this.sockets.online(),
       lag: new Map(served.map((g) => [g.name, log.pendingFor(g.name, rows.get(g.name)?.acked_seq ?? 0, LAG_CAP)])),
+      adopted: log.adoptedCounts(),
       hourly: counters.perHour(hour - 23),
       totals: counters.totals(),
       hour,
@@ -213,6 +230,20 @@ export class DomainRegistry extends DurableObject<ConfigBinding> {
 
   denylist(): DenyEntry[] {
     return this.denyList.list(Date.now());
+  }
+
+  /** Keys adopted from gateways' reports that are still desired, a page at a time (key order). */
+  adopted(gateway: string | undefined, after: string, limit: number): AdoptedKey[] {
+    return this.log
+      .read()
+      .adoptedPage(gateway, after, limit)
+      .map((row) => ({
+        public_key: row.public_key,
+        gateway: row.adopted_by!,
+        adopted_at: iso(row.adopted_at)!,
+        last_registered_at: iso(row.registered_at)!,
+        last_live_at: iso(row.live_at),
+      }));
   }
 
   /** Set a gateway's drain override; returns the previous one, for the undo. */

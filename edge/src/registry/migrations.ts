@@ -80,4 +80,17 @@ export const MIGRATIONS: readonly Migration[] = [
       DELETE FROM gateway_events WHERE at > 253402300800000;
     `,
   },
+  {
+    version: 5,
+    name: "adopted registrations and the adoption budget",
+    sql: `
+      -- A key a gateway reported finding on its interface (a wgkex gateway taken over): which
+      -- gateway, and when. NULL for keys nodes registered themselves.
+      ALTER TABLE registrations ADD COLUMN adopted_by TEXT;
+      ALTER TABLE registrations ADD COLUMN adopted_at INTEGER;
+      CREATE INDEX registrations_adopted ON registrations (adopted_by) WHERE adopted_by IS NOT NULL;
+      -- New keys added by adoption in the current window, per gateway and ('*') per domain.
+      CREATE TABLE adoption_budget (scope TEXT PRIMARY KEY, window_start INTEGER NOT NULL, used INTEGER NOT NULL) WITHOUT ROWID;
+    `,
+  },
 ];

@@ -101,6 +101,29 @@ admin.get("/api/v1/admin/denylist", async (c) => {
   });
 });
 
+const ADOPTED_PAGE = 1000;
+
+/**
+ * Keys the edge adopted from gateways' reports (migration from wgkex), still desired: per
+ * domain, optionally of one gateway, 1,000 per page; `next` continues after the last key.
+ */
+admin.get("/api/v1/admin/adopted", async (c) => {
+  const { config } = c.var;
+  const domain = c.req.query("domain");
+  const gateway = c.req.query("gateway");
+  const after = c.req.query("after") ?? "";
+  if (domain === undefined || !config.domains.includes(domain)) {
+    throw new HTTPException(400, {
+      message: `domain: one of ${config.domains.join(", ")}, e.g. ?domain=${config.domains[0]}`,
+    });
+  }
+  if (gateway !== undefined && !config.gateways.some((g) => g.name === gateway)) {
+    throw new HTTPException(404, { message: `gateway ${gateway} is not configured` });
+  }
+  const entries = await registryFor(c.env, domain).adopted(gateway, after, ADOPTED_PAGE);
+  return c.json({ domain, entries, next: entries.length === ADOPTED_PAGE ? entries.at(-1)!.public_key : null });
+});
+
 admin.put(
   "/api/v1/admin/gateways/:gateway/drain",
   configuredGateway,

@@ -43,16 +43,16 @@ export function renderStatusPage(status: EdgeStatus, refreshSeconds = 30): strin
 <td>${escapeHtml(g.name)}</td><td><span class="badge ${state}">${state}</span></td>
 <td class="n">${g.weight}</td><td>${escapeHtml(g.location ?? "–")}</td>
 <td class="n">${num(g.connected)}</td><td class="n">${num(g.installed)}</td>
-<td class="n">${num(g.lag)}</td><td>${ago(g.last_report, now)}</td></tr>`;
+<td class="n">${num(g.lag)}</td><td class="n adopted">${num(g.adopted)}</td><td>${ago(g.last_report, now)}</td></tr>`;
         })
         .join("\n");
       return `<section class="domain" id="domain-${escapeHtml(d.domain)}">
 <h2>${escapeHtml(d.domain)}</h2>
-<p class="summary"><span>${num(d.desired_peers)} peers</span> · <span>${num(d.registrations.last_hour)} registrations in the last hour</span> · <span>${num(d.registrations.last_day)} in the last day</span></p>
+<p class="summary"><span>${num(d.desired_peers)} peers</span> · ${d.adopted_peers > 0 ? `<span class="adopted">${num(d.adopted_peers)} adopted from gateways</span> · ` : ""}<span>${num(d.registrations.last_hour)} registrations in the last hour</span> · <span>${num(d.registrations.last_day)} in the last day</span></p>
 <table>
-<thead><tr><th>gateway</th><th>state</th><th>weight</th><th>location</th><th>connected</th><th>installed</th><th>resume lag</th><th>last report</th></tr></thead>
+<thead><tr><th>gateway</th><th>state</th><th>weight</th><th>location</th><th>connected</th><th>installed</th><th>resume lag</th><th title="keys adopted from this gateway's interface (migration)">adopted</th><th>last report</th></tr></thead>
 <tbody>
-${rows || `<tr><td colspan="8" class="muted">no gateways configured</td></tr>`}
+${rows || `<tr><td colspan="9" class="muted">no gateways configured</td></tr>`}
 </tbody>
 </table>
 <h3>Rejected in the last day</h3>

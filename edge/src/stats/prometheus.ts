@@ -33,6 +33,13 @@ export function renderMetrics(status: EdgeStatus): string {
       domain,
       d.tombstones,
     );
+    add(
+      "wgkex_edge_adopted_peers",
+      "gauge",
+      "Keys in the desired set that the edge adopted from gateways (found on their interfaces), not registered by nodes.",
+      domain,
+      d.adopted_peers,
+    );
     add("wgkex_edge_head_seq", "gauge", "Highest sequence number of the domain's change log.", domain, d.head);
     add("wgkex_edge_storage_bytes", "gauge", "SQLite size of the domain's object.", domain, d.storage_bytes);
     for (const kind of REGISTRATION_KINDS) {
@@ -126,6 +133,22 @@ export function renderMetrics(status: EdgeStatus): string {
         g.installed,
       );
       add("wgkex_edge_gateway_lag", "gauge", "Changes the gateway has not acknowledged.", labels, g.lag);
+      add(
+        "wgkex_edge_gateway_adopted_peers",
+        "gauge",
+        "Keys in the desired set adopted from this gateway's report.",
+        labels,
+        g.adopted,
+      );
+      for (const [outcome, n] of Object.entries(g.adoption_reports)) {
+        add(
+          "wgkex_edge_adoption_reports_total",
+          "counter",
+          "Keys gateways reported as found on their interfaces, by outcome (accepted, known, limit, gateway_key, denied, disabled, invalid).",
+          { ...labels, outcome },
+          n,
+        );
+      }
       add(
         "wgkex_edge_gateway_acked_seq",
         "gauge",

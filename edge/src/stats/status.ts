@@ -21,12 +21,18 @@ export interface GatewayStatus {
   last_ack: string | null;
   connected_since: string | null;
   endpoint: { address: string; port: number; public_key: string } | null;
+  /** Keys in the desired set that this gateway reported as found on its interface (adopted). */
+  adopted: number;
+  /** What became of the keys this gateway reported, by outcome, since ever (adoption-plan.ts). */
+  adoption_reports: Record<string, number>;
 }
 
 export interface DomainStatus {
   domain: string;
   head: number;
   desired_peers: number;
+  /** Of those, keys the edge adopted from gateways rather than had registered by nodes. */
+  adopted_peers: number;
   tombstones: number;
   storage_bytes: number;
   gateways: GatewayStatus[];

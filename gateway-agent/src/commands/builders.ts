@@ -68,6 +68,7 @@ export const bridge = {
 
 export const wg = {
   show: (dev: string) => ["wg", "show", dev, "dump"],
+  publicKey: (dev: string) => ["wg", "show", dev, "public-key"],
   setKeyPort: (dev: string, keyFile: string, port: number) => [
     "wg",
     "set",

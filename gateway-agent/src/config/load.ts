@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { describeIssues } from "@wgkex-edge/shared";
 import { parseDocument } from "yaml";
+import { placeholderProblems } from "./placeholders.ts";
 import { type AgentConfig, configSchema, resolveConfig } from "./schema.ts";
 
 export class ConfigError extends Error {
@@ -17,21 +18,30 @@ export function parseConfig(text: string, source = "config"): AgentConfig {
   if (data === null || typeof data !== "object" || Array.isArray(data)) {
     throw new ConfigError(`${source}: must be a YAML mapping (gateway:, edge:, domains: …)`);
   }
+  // Placeholders first: a field still holding CHANGE-ME gets that message, not its own rule's.
+  const placeholders = placeholderProblems(data as Record<string, unknown>);
   const result = configSchema.safeParse(data);
-  if (!result.success) {
-    const lines = result.error.issues.map((issue) => {
-      if (issue.code === "unrecognized_keys") {
-        const where =
-          issue.path.length > 0
-            ? `${describeIssues({ issues: [{ ...issue, message: "" }] } as never).replace(/: $/, "")}: `
-            : "";
-        return `${where}unknown field ${issue.keys.map((k) => `"${k}"`).join(", ")}: remove it or check its spelling`;
-      }
-      return describeIssues({ issues: [issue] } as never);
-    });
+  if (!result.success || placeholders.length > 0) {
+    const held = new Set(placeholders.map((p) => p.path));
+    const issues = (result.error?.issues ?? []).filter(
+      (issue) => !held.has(describeIssues({ issues: [{ ...issue, message: "" }] } as never).replace(/: $/, "")),
+    );
+    const lines = placeholders.map((p) => `${p.path}: ${p.message}`);
+    lines.push(
+      ...issues.map((issue) => {
+        if (issue.code === "unrecognized_keys") {
+          const where =
+            issue.path.length > 0
+              ? `${describeIssues({ issues: [{ ...issue, message: "" }] } as never).replace(/: $/, "")}: `
+              : "";
+          return `${where}unknown field ${issue.keys.map((k) => `"${k}"`).join(", ")}: remove it or check its spelling`;
+        }
+        return describeIssues({ issues: [issue] } as never);
+      }),
+    );
     throw new ConfigError(`${source}: invalid configuration:\n${lines.map((l) => `  - ${l}`).join("\n")}`);
   }
-  return resolveConfig(result.data);
+  return resolveConfig(result.data!);
 }
 
 export function loadConfig(path: string): AgentConfig {

@@ -3,6 +3,7 @@ import {
   type DomainInterfaces,
   domainNameSchema,
   domainSeedSchema,
+  externalAddressSchema,
   gatewayNameSchema,
   interfacesForSuffix,
   matchingPrefix,
@@ -139,9 +140,10 @@ export const configSchema = z
       },
       { error: (iss) => missing("edge: { url, token_file }")(iss) ?? "must be a mapping" },
     ),
-    external_address: str("the public name or address nodes reach this gateway at (v2 answers)").min(1, {
-      message: "must not be empty",
-    }),
+    /** What v2 answers send nodes to: a DNS name (shared/src/external-address.ts says why). */
+    external_address: str("this gateway's public DNS name, what v2 answers send nodes to (wgkex's externalName)").pipe(
+      externalAddressSchema,
+    ),
     domain_prefixes: z
       .array(z.string().min(1), { error: (iss) => missing("a list such as [ffmuc_]")(iss) ?? "must be a list" })
       .min(1, { message: "must list at least one prefix, e.g. [ffmuc_]" }),

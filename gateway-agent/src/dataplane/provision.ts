@@ -1,9 +1,9 @@
 import { readFileSync } from "node:fs";
-import { linkLocal, stableMac } from "@wgkex-edge/shared";
-import { batctl, ip, parker, VXLAN_PORT, wg } from "../commands/builders.ts";
+import { isPublicKey, linkLocal, stableMac } from "@wgkex-edge/shared";
+import { batctl, ip, parker, VXLAN_PORT, wg, ZERO_MAC } from "../commands/builders.ts";
 import { type CommandRunner, mustRun } from "../commands/runner.ts";
 import type { AgentConfig, DomainConfig } from "../config/schema.ts";
-import { publicKeyFromPrivate } from "../keys.ts";
+import { privateKeyAdvice, publicKeyFromPrivate } from "../keys.ts";
 import type { Logger } from "../log.ts";
 import { parseWgDump } from "./observe.ts";
 import type { PeerProgrammer } from "./peers.ts";
@@ -25,6 +25,8 @@ export interface ProvisionResult {
   readonly batman: boolean;
   /** Parker: the concentrator's IPv4 on the interface (the nodes' IPv4 next hop). */
   readonly address4?: string;
+  /** The MAC vx-<suffix> has: its own when found in order (a migrated gateway), else the derived one; none in a Parker domain. */
+  readonly vxlanMac?: string;
 }
 
 export class ProvisionError extends Error {
@@ -91,7 +93,12 @@ export interface ProvisionOptions {
   readonly userspaceTimeoutMs?: number;
   /** Where wireguard-go's output goes (userspace). */
   readonly daemonLog?: string;
+  /** The MAC a (re)created VXLAN interface gets: the one it had before (state), else derived from key and VNI. */
+  readonly vxlanMac?: string;
 }
+
+/** A unicast, non-zero MAC in `ip`'s notation. */
+const UNICAST_MAC = /^[0-9a-f][02468ace](:[0-9a-f]{2}){5}$/;
 
 /** The gateway's own key and address for a domain, from its private key file. */
 export function ownIdentity(domain: DomainConfig, readFile: (path: string) => string = (p) => readFileSync(p, "utf8")) {
@@ -100,7 +107,7 @@ export function ownIdentity(domain: DomainConfig, readFile: (path: string) => st
     text = readFile(domain.private_key_file);
   } catch (e) {
     throw new ProvisionError(
-      `domains.${domain.name}.private_key_file: cannot read ${domain.private_key_file}: ${(e as Error).message} (create it with \`wg genkey > ${domain.private_key_file}\`)`,
+      `domains.${domain.name}.private_key_file: cannot read ${domain.private_key_file}: ${(e as Error).message} (${privateKeyAdvice(domain.private_key_file, domain.interfaces.wireguard, undefined)})`,
     );
   }
   let publicKey: string;
@@ -112,6 +119,23 @@ export function ownIdentity(domain: DomainConfig, readFile: (path: string) => st
     );
   }
   return { publicKey, address: linkLocal(publicKey, domain.variant) };
+}
+
+/**
+ * A WireGuard interface that already runs (a wgkex gateway being migrated, or the agent's
+ * own after a restart) must keep its key: setting another one changes the gateway's public
+ * key under every router's tunnel. True when the interface answers (a userspace daemon runs).
+ */
+async function keepRunningKey(runner: CommandRunner, domain: DomainConfig, publicKey: string): Promise<boolean> {
+  const { wireguard } = domain.interfaces;
+  const r = await runner.run(wg.publicKey(wireguard), { readOnly: true });
+  const running = r.stdout.trim();
+  if (r.code === 0 && isPublicKey(running) && running !== publicKey) {
+    throw new ProvisionError(
+      `domains.${domain.name}.private_key_file ${domain.private_key_file} gives public key ${publicKey}, but ${wireguard} runs with ${running}: setting it would change this gateway's key and break every router's tunnel. ${privateKeyAdvice(domain.private_key_file, wireguard, true).replace(/^[^:]*: /, "")} (to change the key on purpose, delete the interface first: ip link del ${wireguard})`,
+    );
+  }
+  return r.code === 0;
 }
 
 /**
@@ -143,6 +167,7 @@ export async function provisionDomain(
         `${wgIf} exists but is a ${existing.kind ?? "unknown"} interface, not kernel WireGuard: remove it (ip link del ${wgIf}) or set interface_suffix`,
       );
     }
+    if (existing) await keepRunningKey(runner, domain, publicKey);
     if (!existing) {
       const r = await runner.run(ip.linkAddWireguard(wgIf));
       if (r.code !== 0) {
@@ -155,7 +180,7 @@ export async function provisionDomain(
   } else {
     let alive = false;
     if (existing) {
-      alive = (await runner.run(["wg", "show", wgIf, "public-key"], { readOnly: true })).code === 0;
+      alive = await keepRunningKey(runner, domain, publicKey);
       if (!alive) {
         logger.warn("userspace WireGuard interface without a daemon; recreating", { interface: wgIf });
         await mustRun(runner, ip.linkDel(wgIf));
@@ -170,7 +195,7 @@ export async function provisionDomain(
       }
       const deadline = Date.now() + (options.userspaceTimeoutMs ?? 5000);
       for (;;) {
-        if ((await runner.run(["wg", "show", wgIf, "public-key"], { readOnly: true })).code === 0) break;
+        if ((await runner.run(wg.publicKey(wgIf), { readOnly: true })).code === 0) break;
         if (Date.now() > deadline) throw new ProvisionError(`${argv.join(" ")} did not bring up ${wgIf} in time`);
         await new Promise((r) => setTimeout(r, 50));
       }
@@ -221,13 +246,20 @@ export async function provisionDomain(
     logger.warn("VXLAN interface has other settings; recreating", { interface: vxIf, found: vx.data });
     await mustRun(runner, ip.linkDel(vxIf));
   }
+  // The MAC is the gateway's batman-adv originator address and what routers' neighbour caches
+  // know: a recreated interface (reboot) gets the one it had (kept in the agent's state), else
+  // one derived from key and VNI. An adopted VXLAN keeps its own (systemd-networkd's is stable
+  // too); changing it would make the gateway a new originator for every node.
+  const remembered = options.vxlanMac?.toLowerCase();
+  const ownMac =
+    remembered && UNICAST_MAC.test(remembered) && remembered !== ZERO_MAC
+      ? remembered
+      : stableMac(`${publicKey} ${domain.vniResolved}`);
   if (!vxOk) {
     await mustRun(runner, ip.linkAddVxlan(vxIf, domain.vniResolved, address, wgIf));
-    // The MAC is the gateway's batman-adv originator address: derived from its key and the VNI,
-    // so it survives a reboot. An adopted VXLAN keeps its own (systemd-networkd's is stable too);
-    // changing it would make the gateway a new originator for every node.
-    await mustRun(runner, ip.setAddress(vxIf, stableMac(`${publicKey} ${domain.vniResolved}`)));
+    await mustRun(runner, ip.setAddress(vxIf, ownMac));
   }
+  const vxlanMac = vxOk && vx.address ? vx.address : ownMac;
   if (!(vxOk && vx.up)) await mustRun(runner, ip.up(vxIf));
 
   // batman-adv and bridge.
@@ -279,7 +311,7 @@ export async function provisionDomain(
     for (const f of failed) problems.push(`static peer route/FDB ${f.public_key}: ${f.reason}`);
   }
   for (const problem of [...new Set(problems)]) logger.error(problem, { domain: domain.name });
-  return { created, withoutPeers, publicKey, address, problems: [...new Set(problems)], batman: batmanReady };
+  return { created, withoutPeers, publicKey, address, problems: [...new Set(problems)], batman: batmanReady, vxlanMac };
 }
 
 /** No peer but the other gateways on an existing interface; false when it cannot be read. */

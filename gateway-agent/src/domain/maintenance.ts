@@ -3,6 +3,7 @@ import type { Clock } from "../clock.ts";
 import { wg } from "../commands/builders.ts";
 import type { CommandRunner } from "../commands/runner.ts";
 import type { AgentConfig, StaticPeer } from "../config/schema.ts";
+import { type AdoptionPlan, planAdoption } from "../dataplane/adoption.ts";
 import { loadCounts, planCleanup, recentPeers } from "../dataplane/cleanup.ts";
 import { interfaceProblems, type ProvisionedStack } from "../dataplane/interface-health.ts";
 import type { WgDump } from "../dataplane/observe.ts";
@@ -23,7 +24,10 @@ import type { HostObserver, Observation } from "./observer.ts";
 import { type ParkerPlane, reconcileParker } from "./parker-reconcile.ts";
 import type { DomainStore } from "./store.ts";
 
-export type MaintenanceJob = "reconcile" | "cleanup" | "load" | "live";
+export type MaintenanceJob = "adopt" | "reconcile" | "cleanup" | "load" | "live";
+
+/** Keys reported to the edge per adoption pass at most (the edge bounds what it takes anyway). */
+const MAX_ADOPTION_REPORT = 5000;
 
 /** What a maintenance pass did; every failure is in here, none is only logged. */
 export interface MaintenanceReport {
@@ -31,6 +35,13 @@ export interface MaintenanceReport {
   readonly error?: string;
   /** Reconcile found the interfaces changed behind the agent's back and provisioned them again. */
   readonly interfaces?: { readonly problems: string[]; readonly error?: string };
+  /** Foreign peers adopted in this pass, what was reported to the edge, what was left as it is. */
+  readonly adoption?: {
+    readonly adopted: string[];
+    /** Keys sent in `adopted` frames (0 when the session is not welcomed: the next pass sends them). */
+    readonly reported: number;
+    readonly skipped: AdoptionPlan["skipped"];
+  };
   readonly reconcile?: { readonly plan: ReconcilePlan; readonly failed: Failure[] };
   readonly cleanup?: { readonly removed: string[]; readonly failed: Failure[] };
   readonly load?: { readonly connected: number; readonly peers: number };
@@ -40,6 +51,8 @@ export interface MaintenanceReport {
 
 /** Where reports go (the edge session). */
 export interface MaintenanceOutbox {
+  /** False when not sent (not welcomed): reported again by the next pass. */
+  adopted(keys: readonly string[]): boolean;
   removed(entries: ReadonlyArray<{ key: string; reason: string }>, at: number): void;
   live(keys: readonly string[]): void;
   load(report: { connected: number; load: number; peers: number }): void;
@@ -128,6 +141,9 @@ export class Maintenance {
     const report: {
       -readonly [K in keyof MaintenanceReport]: MaintenanceReport[K];
     } = interfaces ? { interfaces } : {};
+    // Adoption first: what it keeps is desired for the reconcile of the same pass. Not in a
+    // Parker domain: a node's ranges come only with its allocation (the edge ignores reports).
+    if (jobs.includes("adopt") && !this.#d.parker) report.adoption = this.#adopt(observation.dump.peers, now);
     if (jobs.includes("reconcile")) report.reconcile = await this.#reconcile(observation);
     if (jobs.includes("cleanup")) report.cleanup = await this.#cleanup(observation, now);
     // Reports describe the host after this pass: without the peers it just removed.
@@ -228,6 +244,47 @@ export class Maintenance {
   #layout(): PeerLayout {
     const own = this.#d.own();
     return linkLocalLayout({ variant: this.#d.variant, wireguard: this.#d.wireguard, ownAddress: own?.address ?? "" });
+  }
+
+  /**
+   * Peers on the interface that the edge did not give (a wgkex gateway taken over): the live
+   * ones that look like nodes are adopted (desired from now on, so never removed for the
+   * edge not knowing them, and put back when lost) and reported until the edge sends them
+   * back as its own. The rules are pure (`planAdoption`); nothing is removed here.
+   */
+  #adopt(peers: Observation["dump"]["peers"], now: number): NonNullable<MaintenanceReport["adoption"]> {
+    const desired = this.#d.store.desired;
+    const plan = planAdoption(
+      peers,
+      now,
+      {
+        variant: this.#d.variant,
+        staticKeys: this.#d.staticKeys,
+        ownKey: this.#d.own()?.publicKey,
+        edge: desired.edge,
+        adopted: desired.adopted,
+      },
+      { staleAfterS: this.#d.config.cleanup.stale_after_s, maxReport: MAX_ADOPTION_REPORT },
+    );
+    if (plan.adopt.length > 0) {
+      desired.adopt(plan.adopt);
+      this.#d.store.save();
+      this.#d.logger.info("adopted peers the edge did not give (kept, reported)", {
+        count: plan.adopt.length,
+        first: plan.adopt.slice(0, 5),
+      });
+    }
+    const left = plan.skipped.stale.length + plan.skipped.never.length + plan.skipped.notNode.length;
+    if (plan.adopt.length > 0 && left > 0) {
+      this.#d.logger.info("foreign peers left to the stale cleanup (not adopted)", {
+        stale: plan.skipped.stale.length,
+        never_handshaked: plan.skipped.never.length,
+        not_node: plan.skipped.notNode.length,
+      });
+    }
+    const reported = this.#d.outbox.adopted(plan.report) ? plan.report.length : 0;
+    this.#d.metrics.adopted(plan.adopt.length, desired.adopted.size);
+    return { adopted: plan.adopt, reported, skipped: plan.skipped };
   }
 
   async #setStaticPeer(peer: StaticPeer): Promise<Failure | undefined> {

@@ -114,7 +114,9 @@ export class DomainRuntime {
         },
         welcomed: () => {
           metrics.edgeConnected(true);
-          this.reportLoad().catch(() => {
+          // Load for v2; peers adopted before the socket was up (the first start on a wgkex
+          // gateway) are reported now that the edge takes them.
+          this.maintain(["adopt", "load"]).catch(() => {
             // logged by the queue
           });
         },
@@ -288,12 +290,15 @@ export class DomainRuntime {
    */
   async #provisionInterfaces(): Promise<ProvisionResult> {
     const { runner, config, domain } = this.#d;
+    const remembered = this.#store.state.vxlan_mac;
     const result = await provisionDomain(runner, config, domain, this.#programmer, {
       logger: this.#log,
       ...(this.#d.readFile ? { readFile: this.#d.readFile } : {}),
       ...(this.#d.daemonLog ? { daemonLog: this.#d.daemonLog } : {}),
+      ...(remembered ? { vxlanMac: remembered } : {}),
     });
     this.#provisioned = result;
+    if (result.vxlanMac) this.#store.rememberVxlanMac(result.vxlanMac);
     this.#session.setInterface(interfaceFrame(result, domain.listen_port, config.external_address));
     this.#log.info("domain provisioned", {
       created: result.created,
@@ -328,8 +333,9 @@ export class DomainRuntime {
     return this.#queue.task(jobs.join("+"), () => this.#maintenance.run(jobs));
   }
 
+  /** Adoption of peers the edge did not give, then the reconcile against the desired set. */
   reconcile(): Promise<MaintenanceReport> {
-    return this.maintain(["reconcile"]);
+    return this.maintain(["adopt", "reconcile"]);
   }
 
   cleanup(): Promise<MaintenanceReport> {

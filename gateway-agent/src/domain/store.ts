@@ -70,6 +70,13 @@ export class DomainStore {
     return true;
   }
 
+  /** The VXLAN MAC provisioning settled on: kept for the next time the interface is made. */
+  rememberVxlanMac(mac: string): void {
+    if (this.#state.vxlan_mac === mac) return;
+    this.#state.vxlan_mac = mac;
+    this.save();
+  }
+
   edgeConnected(open: boolean): void {
     this.#state.edge_connected = open;
   }

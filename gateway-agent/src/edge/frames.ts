@@ -1,5 +1,6 @@
 import {
   type AckFrame,
+  type AdoptedFrame,
   type HelloFrame,
   type InterfaceFrame,
   type LiveFrame,
@@ -84,4 +85,9 @@ export function interfaceFrame(
   // Parker: the nodes' IPv4 next hop.
   if (provisioned.address4 !== undefined) frame.address4 = provisioned.address4;
   return frame;
+}
+
+/** Peers found on the interface, pages of at most 1,000 keys (an empty list sends nothing). */
+export function adoptedFrames(keys: readonly string[]): AdoptedFrame[] {
+  return chunk(keys, MAX_ENTRIES_PER_FRAME).map((part) => ({ type: "adopted", keys: part }));
 }

@@ -19,7 +19,7 @@ import type { UnappliedEntry } from "../dataplane/changes.ts";
 import type { Failure } from "../dataplane/peers.ts";
 import type { Logger } from "../log.ts";
 import type { ConnectionState } from "./connection.ts";
-import { ackFrame, helloFrame, liveFrames, removedFrames, verifiedFrames } from "./frames.ts";
+import { ackFrame, adoptedFrames, helloFrame, liveFrames, removedFrames, verifiedFrames } from "./frames.ts";
 import { salvageFrame } from "./salvage.ts";
 
 /** What the session needs of the socket (EdgeConnection). */
@@ -223,6 +223,17 @@ export class EdgeSession {
 
   live(keys: readonly string[]): void {
     for (const frame of liveFrames(keys)) this.#send(frame);
+  }
+
+  /**
+   * Peers found on the interface that the edge did not give: only on a welcomed socket (the
+   * edge refuses them before). False when not sent: the next pass reports them again.
+   */
+  adopted(keys: readonly string[]): boolean {
+    if (!isWelcomed(this.#state) || keys.length === 0) return false;
+    let sent = true;
+    for (const frame of adoptedFrames(keys)) sent = this.#send(frame) && sent;
+    return sent;
   }
 
   /** Load reports count only on a welcomed socket (they feed the v2 choice). */

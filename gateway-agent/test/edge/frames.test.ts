@@ -1,6 +1,13 @@
 import { linkLocal, MAX_ENTRIES_PER_FRAME, parseAgentFrame } from "@wgkex-edge/shared";
 import { describe, expect, it } from "vitest";
-import { ackFrame, helloFrame, interfaceFrame, liveFrames, removedFrames } from "../../src/edge/frames.ts";
+import {
+  ackFrame,
+  adoptedFrames,
+  helloFrame,
+  interfaceFrame,
+  liveFrames,
+  removedFrames,
+} from "../../src/edge/frames.ts";
 import { publicKeys } from "../../testing/index.ts";
 
 /** Every frame the agent builds must pass the edge's parser. */
@@ -17,6 +24,15 @@ describe("frames the agent sends", () => {
     expect(b).toEqual({ type: "hello", v: 1, agent: "wgkex-agent/0.1.0", since: 0, snapshot: true });
     valid(a);
     valid(b);
+  });
+
+  it("adopted keys go in pages of at most 1,000; nothing for an empty list", () => {
+    const keys = publicKeys(2500, 63);
+    const frames = adoptedFrames(keys);
+    expect(frames.map((f) => f.keys.length)).toEqual([1000, 1000, 500]);
+    expect(frames.flatMap((f) => f.keys)).toEqual(keys);
+    for (const f of frames) valid(f);
+    expect(adoptedFrames([])).toEqual([]);
   });
 
   it("ack carries failures within the protocol's limits: 1,000 entries, reasons of 500 characters", () => {

@@ -305,6 +305,12 @@ export function cleanLeftovers(prefix: string, log: (line: string) => void = () 
     destroyNamespace(ns);
   }
   for (const d of dirs) rmSync(path.join(tmpdir(), d), { recursive: true, force: true });
+  // Hosts files of nodes (addNode) whose namespace is already gone.
+  if (existsSync("/etc/netns")) {
+    for (const ns of readdirSync("/etc/netns").filter((n) => n.startsWith(`${prefix}-`) && dead(n))) {
+      rmSync(path.join("/etc/netns", ns), { recursive: true, force: true });
+    }
+  }
 }
 
 export function destroyNamespace(ns: string): void {
@@ -322,6 +328,7 @@ export function destroyNamespace(ns: string): void {
     if (name?.startsWith("wg-")) rmSync(`/var/run/wireguard/${name}.sock`, { force: true });
   }
   run(["ip", "netns", "del", ns]);
+  rmSync(`/etc/netns/${ns}`, { recursive: true, force: true });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -450,17 +457,22 @@ export interface Receipt {
   state: string;
   target: string;
   seq: number;
+  origin: { type: "registration" } | { type: "adopted"; gateway: string; at: string };
   gateways: Array<{ name: string; state: string; at: string | null; reason: string | null }>;
 }
 
 export interface DomainStatus {
   domain: string;
   head: number;
+  desired_peers: number;
+  adopted_peers: number;
   gateways: Array<{
     name: string;
     online: boolean;
     lag: number;
     acked_seq: number;
+    adopted: number;
+    adoption_reports: Record<string, number>;
     endpoint: { address: string; port: number; public_key: string } | null;
   }>;
 }
@@ -492,6 +504,8 @@ export class Gateway {
   readonly name: string;
   readonly ns: string;
   readonly address: string;
+  /** What v2 answers carry (a DNS name: FFMUC's client runs nslookup on it); nodes resolve it via /etc/netns. */
+  readonly externalName: string;
   readonly wgIf: string;
   readonly vxIf: string;
   readonly privateKey: string;
@@ -510,6 +524,7 @@ export class Gateway {
     this.name = `gw0${index}`;
     this.ns = `${world.id}-${this.name}`;
     this.address = `10.213.1.${index}`;
+    this.externalName = `${this.name}.${world.tag}.e2e.invalid`;
     const suffix = `${world.tag}g${index}`;
     this.wgIf = `wg-${suffix}`;
     this.vxIf = `vx-${suffix}`;
@@ -534,7 +549,7 @@ export class Gateway {
 gateway: ${this.name}
 netns: ${this.ns}
 edge: { url: "${world.edge.url.href}", token_file: ${tokenFile}, backoff_min_ms: 100, backoff_max_ms: 1000 }
-external_address: "${this.address}"
+external_address: "${this.externalName}"
 domain_prefixes: [ffmuc_]
 state_dir: ${this.stateDir}
 log_level: info
@@ -991,6 +1006,13 @@ export class World {
     const node = new Node(this, this.nodes.length + 1);
     this.#netns(node.ns);
     this.#underlay(node.ns, node.address);
+    // `ip netns exec` bind-mounts /etc/netns/<ns>/hosts over /etc/hosts: the node resolves the
+    // gateways' external names (v2's Address) as a router resolves them in DNS.
+    mkdirSync(`/etc/netns/${node.ns}`, { recursive: true });
+    writeFileSync(
+      `/etc/netns/${node.ns}/hosts`,
+      `127.0.0.1 localhost\n${this.gateways.map((g) => `${g.address} ${g.externalName}`).join("\n")}\n`,
+    );
     this.nodes.push(node);
     return node;
   }

@@ -4,6 +4,11 @@ export const PREFIX = "wgxk";
 export const HOST_ADDR = "10.214.0.1";
 /** The guest's eth0: the gateway's external address. */
 export const GUEST_ADDR = "10.214.0.2";
+/**
+ * The gateway's external name, what v2 answers carry (a DNS name: FFMUC's client runs nslookup
+ * on it). The guest resolves it from its own hosts file (guest-init.sh), never the host's.
+ */
+export const GUEST_NAME = "gw01.kernel.e2e.invalid";
 export const RELAY_PORT = 8080;
 /** The mesh's IPv6 prefix: the address on the gateway's mesh bridge and the clients'. */
 export const MESH_PREFIX = "fd77:4b::";

@@ -16,7 +16,7 @@ import {
   until,
   VNI,
 } from "../../e2e/support/world.ts";
-import { GUEST_ADDR, HOP_PENALTY, IF, ROUTING_ALGO } from "./constants.ts";
+import { GUEST_NAME, HOP_PENALTY, IF, ROUTING_ALGO } from "./constants.ts";
 import type { WorldContext } from "./context.ts";
 import type { GuestResult } from "./guest.ts";
 
@@ -66,7 +66,7 @@ export class KernelGateway {
         `# ${this.name} of kernel world ${this.#world.id}: Debian's kernel under QEMU`,
         `gateway: ${this.name}`,
         `edge: { url: "${this.#world.edgeUrl}", token_file: ${tokenFile}, backoff_min_ms: 200, backoff_max_ms: 2000 }`,
-        `external_address: "${GUEST_ADDR}"`,
+        `external_address: "${GUEST_NAME}"`,
         "domain_prefixes: [ffmuc_]",
         `state_dir: ${this.stateDir}`,
         "log_level: info",

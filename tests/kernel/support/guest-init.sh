@@ -1,7 +1,7 @@
 #!/bin/bash
 # PID 1 of the kernel suite's QEMU guest, after the initramfs switched root to the host's `/`
-# (9p, cached). The kernel passes GUEST_DIR, KERNEL_TREE, GUEST_ADDR and GUEST_GW from its
-# command line as environment variables.
+# (9p, cached). The kernel passes GUEST_DIR, KERNEL_TREE, GUEST_ADDR, GUEST_GW and
+# GUEST_NAME from its command line as environment variables.
 #
 # Commands come from the host as files in $GUEST_DIR/rpc (see guest.ts): <id>.sh (a script the
 # host wrote with every argument single-quoted), optionally <id>.in (stdin). The answer is
@@ -27,6 +27,12 @@ mount -t sysfs sysfs /sys
 mount -t tmpfs tmpfs /run
 mount -t tmpfs tmpfs /tmp
 mkdir -p /run/netns /run/wireguard "$GUEST_DIR"
+# The gateway's external name (v2 answers carry a DNS name; nodes resolve it as a router resolves
+# it in DNS): in the guest's own copy of /etc/hosts, bound over the host's, which stays untouched.
+if [ -n "${GUEST_NAME:-}" ]; then
+  { cat /etc/hosts; echo "$GUEST_ADDR $GUEST_NAME"; } >/run/hosts
+  mount --bind /run/hosts /etc/hosts
+fi
 mkfifo /run/tick
 exec 9<>/run/tick
 # The guest directory (under the host's /tmp) at the same path, without a cache: the host and the

@@ -134,6 +134,8 @@ export interface GuestOptions {
   /** The guest's eth0 address (/24) and its default gateway (the tap side). */
   address: string;
   gateway: string;
+  /** A DNS name for `address`, resolved inside the guest (its own /etc/hosts). */
+  name?: string;
   cpus?: number;
   memoryMiB?: number;
   bootTimeoutMs?: number;
@@ -183,6 +185,7 @@ export class Guest {
       `KERNEL_TREE=${kernel.tree}`,
       `GUEST_ADDR=${options.address}`,
       `GUEST_GW=${options.gateway}`,
+      ...(options.name ? [`GUEST_NAME=${options.name}`] : []),
     ].join(" ");
     const argv = [
       // niced: while the rest of `npm test` runs, its timing-sensitive suites come first.

@@ -30,7 +30,7 @@ import {
   sh,
   until,
 } from "../../e2e/support/world.ts";
-import { GUEST_ADDR, HOST_ADDR, PREFIX, RELAY_PORT } from "./constants.ts";
+import { GUEST_ADDR, GUEST_NAME, HOST_ADDR, PREFIX, RELAY_PORT } from "./constants.ts";
 import type { WorldContext } from "./context.ts";
 import { KernelGateway } from "./gateway.ts";
 import { Guest } from "./guest.ts";
@@ -124,7 +124,14 @@ export class KernelWorld implements WorldContext {
       const edge = new EdgeProcess(dir, info.edgePort, edgeConfig(["gw01"]), false);
       cleanup.unshift(() => edge.stop());
       const edgeStarted = edge.start();
-      const booted = Guest.boot({ dir, netns: info.hostNs, tap: "tap0", address: GUEST_ADDR, gateway: HOST_ADDR });
+      const booted = Guest.boot({
+        dir,
+        netns: info.hostNs,
+        tap: "tap0",
+        address: GUEST_ADDR,
+        gateway: HOST_ADDR,
+        name: GUEST_NAME,
+      });
       await edgeStarted;
       const socket = path.join(dir, "edge.sock");
       const relay = path.join(HERE, "relay.ts");

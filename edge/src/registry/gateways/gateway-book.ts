@@ -1,3 +1,4 @@
+import { isExternalAddress } from "@wgkex-edge/shared";
 import type { GatewayConfig } from "../../config/schema.ts";
 import type { GatewayCandidate } from "../../selection/gateway-choice.ts";
 import { type GatewayFields, type GatewayRow, GatewaysTable } from "./gateways-table.ts";
@@ -49,6 +50,13 @@ export class GatewayBook {
   /** Every gateway's row as of now (buffered acks included), by name. */
   rows(): ReadonlyMap<string, GatewayRow> {
     return this.cache;
+  }
+
+  /** Every gateway's public key for this domain, as their `interface` frames said: never a node's key. */
+  publicKeys(): Set<string> {
+    const keys = new Set<string>();
+    for (const row of this.cache.values()) if (row.public_key) keys.add(row.public_key);
+    return keys;
   }
 
   /** Write a gateway's fields and refresh the memory copy v2 reads. */
@@ -130,10 +138,14 @@ export class GatewayBook {
     });
   }
 
-  /** The v2 answer for a gateway, or undefined until it reported its interface. */
+  /**
+   * The v2 answer for a gateway, or undefined until it reported a usable interface: an IP
+   * literal as address is not (FFMUC's client runs nslookup on it and gives up), so v2
+   * answers wgkex's "could not get gateway data" rather than a tunnel that never comes up.
+   */
   endpointOf(gateway: string): Endpoint | undefined {
     const row = this.cache.get(gateway);
-    if (!row?.public_key || !row.address || !row.link_address || !row.port) return undefined;
+    if (!row?.public_key || !isExternalAddress(row.address) || !row.link_address || !row.port) return undefined;
     return { Address: row.address, AllowedIPs: [row.link_address], Port: String(row.port), PublicKey: row.public_key };
   }
 

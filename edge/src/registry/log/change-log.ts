@@ -1,10 +1,17 @@
-import type { Change } from "./peer-ops.ts";
+import { ALL_GATEWAYS, type Change } from "./peer-ops.ts";
 import { type RegistrationRow, RegistrationsTable, stateOf } from "./registrations-table.ts";
 
 /** What may be read of the log: only committed rows, so only through `ChangeLog.read()`. */
 export type CommittedLog = Pick<
   RegistrationsTable,
-  "registration" | "changesAfter" | "desiredPage" | "expired" | "purgedSeq" | "pendingFor"
+  | "registration"
+  | "changesAfter"
+  | "desiredPage"
+  | "expired"
+  | "purgedSeq"
+  | "pendingFor"
+  | "adoptedCounts"
+  | "adoptedPage"
 >;
 
 /** Active keys and tombstones in the log. */
@@ -86,11 +93,44 @@ export class ChangeLog {
     return this.waiters.promise;
   }
 
+  /**
+   * Stage a change without a waiter: for changes decided outside a request (adoption), which
+   * the caller commits itself (or the next group commit takes along).
+   */
+  stageChange(next: Omit<RegistrationRow, "seq">, before: RegistrationRow | undefined): void {
+    this.stage(next, before);
+  }
+
   /** Stage the removal of an active key (a tombstone with a new seq); false if not active. */
   retire(publicKey: string, reason: string, now: number): boolean {
     const existing = this.latest(publicKey);
     if (existing === undefined || existing.removed_at !== null) return false;
     this.stage({ ...existing, removed_at: now, removed_reason: reason }, existing);
+    return true;
+  }
+
+  /**
+   * Stage the removal of a key the edge does not have but a gateway reported finding (a
+   * denied key wgkex had installed): a tombstone whose change is a remove for every gateway,
+   * as if each had been given the key, since any of them may have it. A key the edge never
+   * had gets that gateway as its origin. False if it is active.
+   */
+  retireFound(publicKey: string, gateway: string, reason: string, now: number): boolean {
+    const existing = this.latest(publicKey);
+    if (existing !== undefined && existing.removed_at === null) return false;
+    const tombstone: Omit<RegistrationRow, "seq"> = {
+      public_key: publicKey,
+      target: ALL_GATEWAYS,
+      first_registered_at: existing?.first_registered_at ?? now,
+      registered_at: existing?.registered_at ?? now,
+      live_at: null,
+      removed_at: now,
+      removed_reason: reason,
+      allowed_ips: null,
+      adopted_by: existing ? existing.adopted_by : gateway,
+      adopted_at: existing ? existing.adopted_at : now,
+    };
+    this.stage(tombstone, { ...tombstone, seq: 0, removed_at: null });
     return true;
   }
 

@@ -12,6 +12,9 @@ export interface RegistrationRow {
   removed_reason: string | null;
   /** Parker: the node's ranges, comma-separated; null in batman-adv domains. */
   allowed_ips: string | null;
+  /** The gateway that reported the key as found on its interface (adoption), if that is how the edge learned of it. */
+  adopted_by: string | null;
+  adopted_at: number | null;
 }
 
 export const stateOf = (row: Pick<RegistrationRow, "target" | "removed_at" | "allowed_ips">): RegistrationState =>
@@ -55,12 +58,12 @@ export class RegistrationsTable {
   /** Store a change of a key with its new seq (insert, re-target, revive or remove). */
   write(row: RegistrationRow): void {
     this.sql.exec(
-      `INSERT INTO registrations (public_key, seq, target, first_registered_at, registered_at, live_at, removed_at, removed_reason, allowed_ips)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+      `INSERT INTO registrations (public_key, seq, target, first_registered_at, registered_at, live_at, removed_at, removed_reason, allowed_ips, adopted_by, adopted_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (public_key) DO UPDATE SET seq = excluded.seq, target = excluded.target,
          registered_at = excluded.registered_at, live_at = excluded.live_at,
          removed_at = excluded.removed_at, removed_reason = excluded.removed_reason,
-         allowed_ips = excluded.allowed_ips`,
+         allowed_ips = excluded.allowed_ips, adopted_by = excluded.adopted_by, adopted_at = excluded.adopted_at`,
       row.public_key,
       row.seq,
       row.target,
@@ -70,6 +73,8 @@ export class RegistrationsTable {
       row.removed_at,
       row.removed_reason,
       row.allowed_ips,
+      row.adopted_by,
+      row.adopted_at,
     );
   }
 
@@ -163,6 +168,29 @@ export class RegistrationsTable {
         gateway,
         cap,
       )?.n ?? 0
+    );
+  }
+
+  /** Active keys by the gateway that adopted them (keys nodes registered are not counted). */
+  adoptedCounts(): Map<string, number> {
+    return new Map(
+      rows<{ adopted_by: string; n: number }>(
+        this.sql,
+        "SELECT adopted_by, COUNT(*) AS n FROM registrations WHERE adopted_by IS NOT NULL AND removed_at IS NULL GROUP BY adopted_by",
+      ).map((r) => [r.adopted_by, r.n]),
+    );
+  }
+
+  /** Active adopted keys, one page after `afterKey` (in key order), optionally of one gateway. */
+  adoptedPage(gateway: string | undefined, afterKey: string, limit: number): RegistrationRow[] {
+    return rows(
+      this.sql,
+      `SELECT * FROM registrations WHERE adopted_by IS NOT NULL AND removed_at IS NULL
+       AND (? IS NULL OR adopted_by = ?) AND public_key > ? ORDER BY public_key LIMIT ?`,
+      gateway ?? null,
+      gateway ?? null,
+      afterKey,
+      limit,
     );
   }
 

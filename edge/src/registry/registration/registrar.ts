@@ -103,6 +103,9 @@ export class Registrar {
           removed_at: null,
           removed_reason: null,
           allowed_ips: null,
+          // How the edge first learned of the key stays with it, like first_registered_at.
+          adopted_by: existing?.adopted_by ?? null,
+          adopted_at: existing?.adopted_at ?? null,
         },
         existing,
       );

@@ -3,6 +3,7 @@ import {
   type AgentFrame,
   type Dataplane,
   type ErrorCode,
+  externalAddressProblem,
   type HelloFrame,
   MAX_ENTRIES_PER_FRAME,
   PROTOCOL_VERSION,
@@ -10,6 +11,7 @@ import {
 } from "@wgkex-edge/shared";
 import type { GatewayBudgetLimits } from "../../config/schema.ts";
 import { logLine } from "../../log.ts";
+import type { Adopter } from "../adoption/adopter.ts";
 import type { GatewayBook } from "../gateways/gateway-book.ts";
 import type { KeyEvents } from "../gateways/key-events.ts";
 import type { ChangeLog } from "../log/change-log.ts";
@@ -38,6 +40,8 @@ export interface SessionDeps {
   onLive?: ((keys: readonly string[], now: number) => void) | undefined;
   /** What each gateway may send; undefined = no budget (limits off, benchmarks only). */
   budget: GatewayBudgetLimits | undefined;
+  /** Undefined in the Parker domain: its reports are ignored (logged). */
+  adopter: Adopter | undefined;
 }
 
 /**
@@ -173,13 +177,22 @@ export class GatewaySessions {
         }
         return;
       }
-      case "interface":
+      case "interface": {
         // From now on the key is refused as a node key. A node's key announced by a gateway
         // is a misconfiguration or a rogue gateway locking a router out: say so.
         if (log.committed(frame.public_key)?.removed_at === null) {
           logLine("warn", "gateway announced a node's registered key as its own; refused as a node key from now on", {
             domain: this.deps.domain,
             gateway,
+          });
+        }
+        const problem = externalAddressProblem(frame.address);
+        if (problem !== undefined) {
+          logLine("warn", "gateway reported an external address v2 cannot answer with; v2 sends no node there", {
+            domain: this.deps.domain,
+            gateway,
+            address: frame.address,
+            problem,
           });
         }
         gateways.save(gateway, {
@@ -191,6 +204,7 @@ export class GatewaySessions {
           interface_at: now,
         });
         return;
+      }
       case "load":
         gateways.reported(gateway, {
           connected: frame.connected,
@@ -222,6 +236,20 @@ export class GatewaySessions {
         );
         return;
       }
+      case "adopted":
+        if (this.deps.adopter) this.deps.adopter.adopt(gateway, frame.keys, now);
+        else {
+          logLine(
+            "warn",
+            "gateway reported peers it found in a Parker domain: ignored (adoption is for batman-adv domains)",
+            {
+              domain: this.deps.domain,
+              gateway,
+              keys: frame.keys.length,
+            },
+          );
+        }
+        return;
       case "removed":
         for (const entry of frame.entries) {
           const row = log.committed(entry.public_key);

@@ -21,6 +21,11 @@ export interface OperatorReceipt {
   removed_at: string | null;
   removed_reason: string | null;
   target: string;
+  /**
+   * How the edge first learned of the key: a node registered it, or a gateway reported it as
+   * found on its interface (a wgkex gateway taken over) and the edge adopted it.
+   */
+  origin: { type: "registration" } | { type: "adopted"; gateway: string; at: string };
   gateways: Array<{ name: string; state: GatewayReceiptState; at: string | null; reason: string | null }>;
 }
 
@@ -78,6 +83,10 @@ export function buildReceipt({ domain, row, served, events, installedAt }: Recei
     removed_at: iso(row.removed_at),
     removed_reason: row.removed_reason,
     target: row.target,
+    origin:
+      row.adopted_by === null
+        ? { type: "registration" }
+        : { type: "adopted", gateway: row.adopted_by, at: iso(row.adopted_at ?? row.first_registered_at)! },
     gateways,
   };
 }
