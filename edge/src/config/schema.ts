@@ -5,8 +5,8 @@ import {
   domainNameSchema,
   findPlaceholders,
   gatewayNameSchema,
-  MAX_FRAME_CHARS,
   IMPORT_PLACEHOLDER,
+  MAX_FRAME_CHARS,
   matchingPrefix,
 } from "@wgkex-edge/shared";
 import { z } from "zod";
