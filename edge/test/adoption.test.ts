@@ -10,6 +10,7 @@ import {
   GATEWAY_KEYS,
   type GatewayClient,
   onlineGateway,
+  operatorReceiptOf,
   receiptOf,
   register,
 } from "./helpers.ts";
@@ -151,9 +152,13 @@ describe("adoption: peers a gateway found on its interface become registrations"
     }
     expect(await (await receiptOf(domain, denied)).json<AdoptedReceipt & { removed_reason: string }>()).toMatchObject({
       state: "removed",
-      removed_reason: "denied (found on gw03)",
+      removed_reason: "denied",
       origin: { type: "adopted", gateway: "gw03" },
     });
+    // Which gateway still held the denied key is for operators (the public receipt says the category).
+    expect(
+      await (await operatorReceiptOf(domain, denied)).json<AdoptedReceipt & { removed_reason: string }>(),
+    ).toMatchObject({ state: "removed", removed_reason: "denied (found on gw03)" });
     expect((await (await receiptOf(domain, registered)).json<AdoptedReceipt>()).origin).toEqual({
       type: "registration",
     });

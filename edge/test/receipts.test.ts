@@ -127,6 +127,7 @@ describe("receipts", () => {
         "removed_at",
         "removed_reason",
         "target",
+        "origin",
         "gateways",
       ].sort(),
     );
