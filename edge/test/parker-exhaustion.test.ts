@@ -125,7 +125,7 @@ describe("Parker pool exhaustion", () => {
     for (const o of outcomes.filter((x) => x.kind === "retry")) expect(o.sleep).toBeGreaterThanOrEqual(120);
     expect((await pool()).used).toBe(before.used + 3);
     for (const c of legit) expect(await c.node.cycle()).toMatchObject({ kind: "applied", changes: [] });
-  });
+  }, 30_000);
 
   it("from many addresses: the hourly budget caps it, the pool never fills, existing nodes keep their allocations", async () => {
     const before = await pool();
@@ -158,7 +158,7 @@ describe("Parker pool exhaustion", () => {
     expect(await metric("wgkex_edge_parker_pool_unconfirmed")).toBe(after.unconfirmed);
     expect(await metric("wgkex_edge_parker_pool_capacity")).toBe(255);
     expect(await metric("wgkex_edge_parker_pool_alarm")).toBe(0);
-  });
+  }, 30_000); // 200 configuration requests: 5-7 s on a loaded 2-core box
 
   it("frees the attackers' allocations once they fail to confirm, and new nodes get allocations again", async () => {
     const stub = env.DOMAIN_REGISTRY.getByName(DOMAIN);
