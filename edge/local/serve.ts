@@ -8,10 +8,22 @@
  * a child process: `node edge/local/serve.ts --port 8787 --persist .wrangler/local`.
  */
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
+import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { Miniflare } from "miniflare4";
+import { type WorkerdBinding, workerdConfig } from "./workerd-config.ts";
+import { serveWorkerd } from "./workerd-process.ts";
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 export const DEFAULT_BUNDLE_DIR = path.join(REPO_ROOT, ".wrangler", "local-build");
@@ -34,11 +46,31 @@ export interface LocalEdgeOptions {
   parkerSigningKey?: string;
   /** Every line workerd prints (its console), e.g. to assert a log line. */
   onLog?: (line: string) => void;
+  /** How requests reach the Worker (default "miniflare"); see `Serving`. */
+  serving?: Serving;
+  /** host:port for workerd's V8 inspector (profiling); "workerd" serving only. */
+  inspector?: string;
 }
+
+/**
+ * - "miniflare": Miniflare 4 with its entry worker in front of ours (sets CF-Connecting-IP,
+ *   serves Miniflare's own routes): every request runs two Workers;
+ * - "direct": Miniflare 4, but the listening socket is the Worker's own
+ *   (`unsafeDirectSockets`): one Worker per request, Miniflare's bindings (rate limiter);
+ * - "workerd": `workerd serve` with a generated config (edge/local/workerd-config.ts), no
+ *   Miniflare: what a self-hoster runs. No rate-limit binding (Miniflare emulates it).
+ */
+export type Serving = "miniflare" | "direct" | "workerd";
+
+/** What `startLocalEdge` uses unless told otherwise (npm start, tests, the bench). */
+export const DEFAULT_SERVING: Serving = "miniflare";
 
 export interface LocalEdge {
   url: URL;
-  miniflare: Miniflare;
+  /** Set for the Miniflare serving paths. */
+  miniflare: Miniflare | undefined;
+  /** The workerd process, when known without looking ("workerd" serving). */
+  pid: number | undefined;
   stop(): Promise<void>;
 }
 
@@ -115,6 +147,13 @@ export async function startLocalEdge(options: LocalEdgeOptions = {}): Promise<Lo
   if (options.adminToken) bindings.ADMIN_TOKEN = options.adminToken;
   if (options.parkerSigningKey !== undefined) bindings.PARKER_SIGNING_KEY = options.parkerSigningKey;
   if (options.persistDir) mkdirSync(options.persistDir, { recursive: true });
+  const serving = options.serving ?? DEFAULT_SERVING;
+  if (serving === "workerd") {
+    if (nodeLimit) throw new Error("bare workerd has no rate-limit binding: pass nodeLimit: false");
+    return startBareWorkerd(scriptPath, defaults, bindings, options);
+  }
+  const host = options.host ?? "127.0.0.1";
+  const port = options.port ?? 0;
   const miniflare = new Miniflare({
     modules: true,
     scriptPath,
@@ -129,8 +168,7 @@ export async function startLocalEdge(options: LocalEdgeOptions = {}): Promise<Lo
     bindings: bindings as Record<string, string>,
     durableObjectsPersist: options.persistDir || false,
     cf: false,
-    host: options.host ?? "127.0.0.1",
-    port: options.port ?? 0,
+    ...(serving === "direct" ? { unsafeDirectSockets: [{ host, port }], host, port: 0 } : { host, port }),
     ...(options.onLog
       ? {
           handleRuntimeStdio: (stdout: NodeJS.ReadableStream, stderr: NodeJS.ReadableStream) =>
@@ -140,8 +178,59 @@ export async function startLocalEdge(options: LocalEdgeOptions = {}): Promise<Lo
         ? {}
         : { handleRuntimeStdio: () => {} }),
   });
-  const url = await miniflare.ready;
-  return { url, miniflare, stop: () => miniflare.dispose() };
+  const entry = await miniflare.ready;
+  const url = serving === "direct" ? await miniflare.unsafeGetDirectURL() : entry;
+  return { url, miniflare, pid: undefined, stop: () => miniflare.dispose() };
+}
+
+async function startBareWorkerd(
+  scriptPath: string,
+  defaults: WranglerDefaults,
+  bindings: Record<string, unknown>,
+  options: LocalEdgeOptions,
+): Promise<LocalEdge> {
+  const dir = mkdtempSync(path.join(tmpdir(), "wgkex-edge-workerd-"));
+  const list: WorkerdBinding[] = [
+    { name: "WGKEX_CONFIG", json: bindings.WGKEX_CONFIG },
+    ...Object.entries(bindings)
+      .filter(([name]) => name !== "WGKEX_CONFIG")
+      .map(([name, value]) => ({ name, text: String(value) })),
+    { name: "DOMAIN_REGISTRY", durableObjectNamespace: "DomainRegistry" },
+    { name: "EDGE_STATS", durableObjectNamespace: "EdgeStats" },
+  ];
+  const configPath = path.join(dir, "edge.capnp");
+  writeFileSync(
+    configPath,
+    workerdConfig(
+      {
+        modules: [{ name: "index.js", path: scriptPath }],
+        compatibilityDate: defaults.compatibilityDate,
+        compatibilityFlags: defaults.compatibilityFlags,
+        bindings: list,
+        durableObjects: ["DomainRegistry", "EdgeStats"],
+        storageDir: options.persistDir || undefined,
+      },
+      { configDir: dir, address: `${options.host ?? "127.0.0.1"}:${options.port ?? 0}` },
+    ),
+  );
+  try {
+    const workerd = await serveWorkerd(configPath, {
+      ...(options.inspector ? { inspector: options.inspector } : {}),
+      ...(options.verbose ? { verbose: true } : {}),
+    });
+    return {
+      url: workerd.url,
+      miniflare: undefined,
+      pid: workerd.pid,
+      stop: async () => {
+        await workerd.stop();
+        rmSync(dir, { recursive: true, force: true });
+      },
+    };
+  } catch (error) {
+    rmSync(dir, { recursive: true, force: true });
+    throw error;
+  }
 }
 
 /** workerd's output, line by line, to `onLine` (and on to this process's output when verbose). */
