@@ -101,16 +101,17 @@ export async function startBenchEdge(
   };
 }
 
+/** constant: answers at once; rpc: Worker -> DO -> returns; upsert: Worker -> DO -> one SQLite upsert. */
+export type ReferenceKind = "constant" | "rpc" | "upsert";
+
 /**
  * A reference Worker (bench/reference/*.js) with the edge's runtime settings, served the
  * same way as the edge it is compared with (see `Serving`).
  */
-export async function startReferenceWorker(
-  kind: "constant" | "upsert",
-  serving: Serving = "miniflare",
-): Promise<Served> {
+export async function startReferenceWorker(kind: ReferenceKind, serving: Serving = "miniflare"): Promise<Served> {
   const defaults = await wranglerDefaults();
   const persistDir = kind === "upsert" ? benchTemp("upsert") : undefined;
+  const withObject = kind !== "constant";
   const scriptPath = path.join(BENCH_DIR, "reference", `${kind}-worker.js`);
   if (serving === "workerd") {
     const dir = benchTemp("workerd");
@@ -122,7 +123,7 @@ export async function startReferenceWorker(
           modules: [{ name: "worker.js", path: scriptPath }],
           compatibilityDate: defaults.compatibilityDate,
           compatibilityFlags: defaults.compatibilityFlags,
-          ...(kind === "upsert"
+          ...(withObject
             ? {
                 bindings: [{ name: "KEY_STORE", durableObjectNamespace: "KeyStore" }],
                 durableObjects: ["KeyStore"],
@@ -151,10 +152,10 @@ export async function startReferenceWorker(
       scriptPath,
       compatibilityDate: defaults.compatibilityDate,
       compatibilityFlags: defaults.compatibilityFlags,
-      ...(kind === "upsert"
+      ...(withObject
         ? {
             durableObjects: { KEY_STORE: { className: "KeyStore", useSQLite: true } },
-            durableObjectsPersist: persistDir,
+            durableObjectsPersist: persistDir ?? false,
           }
         : {}),
       cf: false,

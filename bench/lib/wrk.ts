@@ -30,6 +30,8 @@ export interface WrkOptions {
   method?: string;
   /** Content-Type of the request (default: the Gluon client's). */
   contentType?: string;
+  /** Run wrk on these CPUs only (`taskset -c`), e.g. "1". */
+  cpus?: string;
 }
 
 export interface WrkResult {
@@ -156,7 +158,10 @@ export async function runWrk(o: WrkOptions): Promise<WrkResult> {
     const url = new URL(o.path, o.url).href;
     // --timeout far above any latency: wrk drops latencies above its timeout from the histogram.
     const args = ["-t", String(o.threads), "-c", String(o.connections), "-d", `${o.durationS}s`, "--timeout", "60s"];
-    const child = spawn("wrk", [...args, "-s", file, url], { stdio: ["ignore", "pipe", "pipe"] });
+    const command = o.cpus ? ["taskset", "-c", o.cpus, "wrk"] : ["wrk"];
+    const child = spawn(command[0]!, [...command.slice(1), ...args, "-s", file, url], {
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     let out = "";
     let err = "";
     child.stdout.on("data", (c) => {

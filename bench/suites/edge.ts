@@ -33,6 +33,7 @@ export async function run(ctx: BenchContext): Promise<SuiteResult> {
   for (const v of [1, 2]) for (let r = 0; r < reps; r++) domains.push(`ffmuc_v${v}r${r}`);
   const edge = await startBenchEdge(domains, ["gw01", "gw02"], { serving });
   const constant = await startReferenceWorker("constant", serving);
+  const rpc = await startReferenceWorker("rpc", serving);
   const upsert = await startReferenceWorker("upsert", serving);
   const node = await startNodeHttp();
   ctx.log(
@@ -61,6 +62,7 @@ export async function run(ctx: BenchContext): Promise<SuiteResult> {
     // Warm-up (JIT, DO instantiation, SQLite files): not recorded.
     const warm = { ...wrk(16, "/", fixed), durationS: 1, retries: 0 };
     await measureWrk(constant, warm);
+    await measureWrk(rpc, warm);
     await measureWrk(upsert, { ...warm, body: { kind: "new", domain: "ffmuc_warm", label: "warmu" } });
     await measureWrk(node, warm);
     await measureWrk(edge, { ...warm, path: V1, body: { kind: "new", domain: "ffmuc_warm", label: "warme" } });
@@ -76,6 +78,7 @@ export async function run(ctx: BenchContext): Promise<SuiteResult> {
       };
       for (const c of CONNECTIONS) {
         await take(`constant/${c}`, constant, wrk(c, "/", fixed));
+        await take(`rpc/${c}`, rpc, wrk(c, "/", fixed));
         const label = (a: number): WrkBody => ({ kind: "new", domain: "ffmuc_x", label: `u${r}c${c}a${a}` });
         await take(`upsert/${c}`, upsert, wrk(c, "/", label(0), label));
         await take(`node-http/${c}`, node, wrk(c, "/", fixed));
@@ -131,6 +134,7 @@ export async function run(ctx: BenchContext): Promise<SuiteResult> {
       for (const c of [16, 64]) {
         for (const v of [1, 2]) {
           ratio(`v${v} repeated / constant @${c}`, rps(`edge-v${v}-repeated/${c}`) / rps(`constant/${c}`));
+          ratio(`v${v} repeated / rpc floor @${c}`, rps(`edge-v${v}-repeated/${c}`) / rps(`rpc/${c}`));
           ratio(`v${v} new / upsert @${c}`, rps(`edge-v${v}-new/${c}`) / rps(`upsert/${c}`));
         }
         for (const key of [...rep.keys()].filter((k) => k.startsWith("edge-") && k.endsWith(`/${c}`))) {
@@ -142,6 +146,7 @@ export async function run(ctx: BenchContext): Promise<SuiteResult> {
           ratio(`socket errors ${key}`, m.socketErrors);
         }
       }
+      for (const c of [16, 64]) ratio(`rpc floor / constant @${c}`, rps(`rpc/${c}`) / rps(`constant/${c}`));
       for (const v of [1, 2]) {
         for (const kind of ["new", "repeated"]) {
           ratio(`v${v} ${kind} 64 / 16`, rps(`edge-v${v}-${kind}/64`) / rps(`edge-v${v}-${kind}/16`));
@@ -151,6 +156,7 @@ export async function run(ctx: BenchContext): Promise<SuiteResult> {
   } finally {
     await edge.stop();
     await constant.stop();
+    await rpc.stop();
     await upsert.stop();
     await node.stop();
   }
@@ -159,6 +165,7 @@ export async function run(ctx: BenchContext): Promise<SuiteResult> {
 
 const LABELS: Record<string, string> = {
   constant: "reference: constant Worker (workerd)",
+  rpc: "reference: Worker -> DO RPC, no work (workerd)",
   upsert: "reference: Worker -> DO -> 1 upsert (workerd)",
   "node-http": "reference: bare Node http server",
   "edge-v1-new": "edge v1, new keys",
@@ -204,7 +211,11 @@ function report(series: Series, ratios: Map<string, number[]>, checks: string[],
   const per = (values: number[]): string => `per run ${values.map((x) => x.toFixed(2)).join(", ")}`;
   for (const [name, values] of ratios) {
     const m = median(values);
-    if (name.includes("repeated / constant")) targets.push(target("edge", name, m, ">=", 0.7, per(values)));
+    if (name.includes("repeated / constant")) {
+      const floor = ratios.get(`rpc floor / constant @${name.split("@")[1]}`) ?? [];
+      const note = `${per(values)}; Worker -> DO RPC floor / constant ${median(floor).toFixed(2)}`;
+      targets.push(target("edge", name, m, ">=", 0.7, note));
+    } else if (name.includes("repeated / rpc floor")) targets.push(target("edge", name, m, ">=", 0.8, per(values)));
     else if (name.includes("new / upsert")) targets.push(target("edge", name, m, ">=", 1.3, per(values)));
     else if (name.includes("64 / 16")) targets.push(target("edge", name, m, ">=", 0.95, per(values)));
     else if (name.startsWith("p99 edge")) targets.push(target("edge", name, m, "<=", 2, per(values)));
