@@ -17,7 +17,7 @@ const SUITES: Record<
     load: () => import("./suites/edge.ts"),
   },
   profile: {
-    about: "CPU profile of the request path (bare workerd, V8 inspector) per kind of request",
+    about: "where the request path's CPU goes (perf on bare workerd): JavaScript vs runtime vs kernel, runtime steps",
     load: () => import("./suites/profile.ts"),
   },
   tails: {

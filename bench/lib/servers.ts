@@ -62,8 +62,8 @@ export interface BenchEdgeOptions {
   /** Persisted SQLite in a temp dir (default) or in memory. */
   persist?: boolean;
   serving?: Serving;
-  /** host:port of workerd's inspector ("workerd" serving), for profiles. */
-  inspector?: string;
+  /** V8 flags ("workerd" serving), e.g. --perf-basic-prof for perf profiles. */
+  v8Flags?: string[];
   /** Configuration fields on top of `benchConfig` (e.g. limits for a status test). */
   config?: Record<string, unknown>;
   /** Parker (bench/suites/parker.ts): the config with its parker section, and the signing key. */
@@ -86,7 +86,7 @@ export async function startBenchEdge(
       gatewayTokens: Object.fromEntries(gateways.map((g) => [g, BENCH_TOKENS[g]!])),
       nodeLimit: false,
       ...(options.serving ? { serving: options.serving } : {}),
-      ...(options.inspector ? { inspector: options.inspector } : {}),
+      ...(options.v8Flags ? { v8Flags: options.v8Flags } : {}),
     }),
   );
   return {
@@ -108,7 +108,12 @@ export type ReferenceKind = "constant" | "rpc" | "upsert";
  * A reference Worker (bench/reference/*.js) with the edge's runtime settings, served the
  * same way as the edge it is compared with (see `Serving`).
  */
-export async function startReferenceWorker(kind: ReferenceKind, serving: Serving = "miniflare"): Promise<Served> {
+export async function startReferenceWorker(
+  kind: ReferenceKind,
+  serving: Serving = "miniflare",
+  /** V8 flags ("workerd" serving only). */
+  v8Flags?: string[],
+): Promise<Served> {
   const defaults = await wranglerDefaults();
   const persistDir = kind === "upsert" ? benchTemp("upsert") : undefined;
   const withObject = kind !== "constant";
@@ -131,7 +136,7 @@ export async function startReferenceWorker(kind: ReferenceKind, serving: Serving
               }
             : {}),
         },
-        { configDir: dir, address: "127.0.0.1:0" },
+        { configDir: dir, address: "127.0.0.1:0", ...(v8Flags ? { v8Flags } : {}) },
       ),
     );
     const workerd = await serveWorkerd(configPath);

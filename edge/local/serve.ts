@@ -48,8 +48,8 @@ export interface LocalEdgeOptions {
   onLog?: (line: string) => void;
   /** How requests reach the Worker (default "miniflare"); see `Serving`. */
   serving?: Serving;
-  /** host:port for workerd's V8 inspector (profiling); "workerd" serving only. */
-  inspector?: string;
+  /** V8 flags, e.g. --perf-basic-prof for `perf` profiles; "workerd" serving only. */
+  v8Flags?: string[];
 }
 
 /**
@@ -210,14 +210,15 @@ async function startBareWorkerd(
         durableObjects: ["DomainRegistry", "EdgeStats"],
         storageDir: options.persistDir || undefined,
       },
-      { configDir: dir, address: `${options.host ?? "127.0.0.1"}:${options.port ?? 0}` },
+      {
+        configDir: dir,
+        address: `${options.host ?? "127.0.0.1"}:${options.port ?? 0}`,
+        ...(options.v8Flags ? { v8Flags: options.v8Flags } : {}),
+      },
     ),
   );
   try {
-    const workerd = await serveWorkerd(configPath, {
-      ...(options.inspector ? { inspector: options.inspector } : {}),
-      ...(options.verbose ? { verbose: true } : {}),
-    });
+    const workerd = await serveWorkerd(configPath, options.verbose ? { verbose: true } : {});
     return {
       url: workerd.url,
       miniflare: undefined,

@@ -31,7 +31,10 @@ const str = (s: string): string => `"${s.replace(/\\/g, "\\\\").replace(/"/g, '\
  * The config text. `configDir` is where the file will live: capnp resolves `embed` paths
  * relative to it. `address` is host:port; port 0 picks a free one (see `--control-fd`).
  */
-export function workerdConfig(worker: WorkerdWorker, options: { configDir: string; address: string }): string {
+export function workerdConfig(
+  worker: WorkerdWorker,
+  options: { configDir: string; address: string; v8Flags?: readonly string[] },
+): string {
   const embed = (p: string): string => `embed ${str(path.relative(options.configDir, p))}`;
   const bindings = (worker.bindings ?? []).map((b) => {
     if ("json" in b) return `(name = ${str(b.name)}, json = ${str(JSON.stringify(b.json))})`;
@@ -57,7 +60,7 @@ export function workerdConfig(worker: WorkerdWorker, options: { configDir: strin
 using Workerd = import "/workerd/workerd.capnp";
 
 const config :Workerd.Config = (
-  services = [
+${options.v8Flags?.length ? `  v8Flags = [${options.v8Flags.map(str).join(", ")}],\n` : ""}  services = [
     ${services.join(",\n    ")},
   ],
   sockets = [

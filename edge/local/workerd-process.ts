@@ -26,8 +26,6 @@ export interface WorkerdProcess {
 }
 
 export interface ServeOptions {
-  /** host:port of the V8 inspector (profiling); off by default. */
-  inspector?: string;
   /** Forward workerd's output. */
   verbose?: boolean;
   timeoutMs?: number;
@@ -36,7 +34,6 @@ export interface ServeOptions {
 /** Start `workerd serve configPath` and wait until its "http" socket listens. */
 export async function serveWorkerd(configPath: string, options: ServeOptions = {}): Promise<WorkerdProcess> {
   const args = ["serve", configPath, "--control-fd=3"];
-  if (options.inspector) args.push(`--inspector-addr=${options.inspector}`);
   const output = options.verbose ? "inherit" : "pipe";
   const child = spawn(workerdBinary(), args, { stdio: ["ignore", output, output, "pipe"] });
   let log = "";
