@@ -115,8 +115,8 @@ export async function startReferenceWorker(
   v8Flags?: string[],
 ): Promise<Served> {
   const defaults = await wranglerDefaults();
-  const persistDir = kind === "upsert" ? benchTemp("upsert") : undefined;
   const withObject = kind !== "constant";
+  const persistDir = withObject ? benchTemp(kind) : undefined;
   const scriptPath = path.join(BENCH_DIR, "reference", `${kind}-worker.js`);
   if (serving === "workerd") {
     const dir = benchTemp("workerd");

@@ -198,6 +198,9 @@ async function startBareWorkerd(
     { name: "DOMAIN_REGISTRY", durableObjectNamespace: "DomainRegistry" },
     { name: "EDGE_STATS", durableObjectNamespace: "EdgeStats" },
   ];
+  // Not persisted: a directory removed at stop (workerd's in-memory storage has no SQL API).
+  const storageDir = options.persistDir || path.join(dir, "storage");
+  mkdirSync(storageDir, { recursive: true });
   const configPath = path.join(dir, "edge.capnp");
   writeFileSync(
     configPath,
@@ -208,7 +211,7 @@ async function startBareWorkerd(
         compatibilityFlags: defaults.compatibilityFlags,
         bindings: list,
         durableObjects: ["DomainRegistry", "EdgeStats"],
-        storageDir: options.persistDir || undefined,
+        storageDir,
       },
       {
         configDir: dir,
@@ -252,12 +255,23 @@ function argValue(name: string): string | undefined {
   return i >= 0 ? process.argv[i + 1] : undefined;
 }
 
+const SERVINGS: readonly Serving[] = ["miniflare", "direct", "workerd"];
+
+/** `--serving` as given on the command line; a clear error for anything else. */
+export function parseServing(value: string | undefined): Serving | undefined {
+  if (value === undefined) return undefined;
+  if ((SERVINGS as readonly string[]).includes(value)) return value as Serving;
+  throw new Error(`--serving: must be one of ${SERVINGS.join(", ")} (got "${value}")`);
+}
+
 // As a program: serve until SIGTERM/SIGINT, print one JSON line with the URL when ready.
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const configFile = argValue("--config");
   const tokensFile = argValue("--tokens");
   const parkerKeyFile = argValue("--parker-key-file");
+  const serving = parseServing(argValue("--serving"));
   const edge = await startLocalEdge({
+    ...(serving ? { serving } : {}),
     port: Number(argValue("--port") ?? 8787),
     persistDir: argValue("--persist") ?? false,
     ...(configFile ? { config: JSON.parse(readFileSync(configFile, "utf8")) } : {}),
