@@ -20,6 +20,10 @@ const SUITES: Record<
     about: "where the request path's CPU goes (perf on bare workerd): JavaScript vs runtime vs kernel, runtime steps",
     load: () => import("./suites/profile.ts"),
   },
+  repair: {
+    about: "the repair signal's cost: repeats of installed keys and a storm, writes and verify frames",
+    load: () => import("./suites/repair.ts"),
+  },
   tails: {
     about: "where p99 tails come from: serving path x wrk threads x connections, pinning, body reading",
     load: () => import("./suites/tails.ts"),
