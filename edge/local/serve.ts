@@ -8,22 +8,11 @@
  * a child process: `node edge/local/serve.ts --port 8787 --persist .wrangler/local`.
  */
 import { spawnSync } from "node:child_process";
-import {
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from "node:fs";
-import { tmpdir } from "node:os";
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { Miniflare } from "miniflare4";
-import { type WorkerdBinding, workerdConfig } from "./workerd-config.ts";
-import { serveWorkerd } from "./workerd-process.ts";
+import { edgeWorkerdConfig, startBareWorkerd } from "./bare-workerd.ts";
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 export const DEFAULT_BUNDLE_DIR = path.join(REPO_ROOT, ".wrangler", "local-build");
@@ -74,7 +63,7 @@ export interface LocalEdge {
   stop(): Promise<void>;
 }
 
-interface WranglerDefaults {
+export interface WranglerDefaults {
   compatibilityDate: string;
   compatibilityFlags: string[];
   config: unknown;
@@ -134,23 +123,38 @@ export function ensureBuilt(bundleDir = DEFAULT_BUNDLE_DIR): string {
   return scriptPath;
 }
 
+/** The Worker's variables and secrets: WGKEX_CONFIG (the option or wrangler.toml's), tokens. */
+function edgeBindings(options: LocalEdgeOptions, defaults: WranglerDefaults): Record<string, unknown> {
+  const bindings: Record<string, unknown> = {
+    WGKEX_CONFIG: options.config ?? defaults.config,
+    GATEWAY_TOKENS: JSON.stringify(options.gatewayTokens ?? {}),
+  };
+  if (options.adminToken) bindings.ADMIN_TOKEN = options.adminToken;
+  if (options.parkerSigningKey !== undefined) bindings.PARKER_SIGNING_KEY = options.parkerSigningKey;
+  return bindings;
+}
+
 export async function startLocalEdge(options: LocalEdgeOptions = {}): Promise<LocalEdge> {
   const bundleDir = options.bundleDir ?? DEFAULT_BUNDLE_DIR;
   const scriptPath = ensureBuilt(bundleDir);
   const defaults = await wranglerDefaults();
   const nodeLimit = options.nodeLimit === undefined ? defaults.nodeLimit : options.nodeLimit || undefined;
-  const config = options.config ?? defaults.config;
-  const bindings: Record<string, unknown> = {
-    WGKEX_CONFIG: config,
-    GATEWAY_TOKENS: JSON.stringify(options.gatewayTokens ?? {}),
-  };
-  if (options.adminToken) bindings.ADMIN_TOKEN = options.adminToken;
-  if (options.parkerSigningKey !== undefined) bindings.PARKER_SIGNING_KEY = options.parkerSigningKey;
+  const bindings = edgeBindings(options, defaults);
   if (options.persistDir) mkdirSync(options.persistDir, { recursive: true });
   const serving = options.serving ?? DEFAULT_SERVING;
   if (serving === "workerd") {
     if (nodeLimit) throw new Error("bare workerd has no rate-limit binding: pass nodeLimit: false");
-    return startBareWorkerd(scriptPath, defaults, bindings, options);
+    const edge = await startBareWorkerd({
+      scriptPath,
+      compatibilityDate: defaults.compatibilityDate,
+      compatibilityFlags: defaults.compatibilityFlags,
+      bindings,
+      address: `${options.host ?? "127.0.0.1"}:${options.port ?? 0}`,
+      persistDir: options.persistDir || undefined,
+      ...(options.v8Flags ? { v8Flags: options.v8Flags } : {}),
+      ...(options.verbose ? { verbose: true } : {}),
+    });
+    return { ...edge, miniflare: undefined };
   }
   const host = options.host ?? "127.0.0.1";
   const port = options.port ?? 0;
@@ -183,58 +187,29 @@ export async function startLocalEdge(options: LocalEdgeOptions = {}): Promise<Lo
   return { url, miniflare, pid: undefined, stop: () => miniflare.dispose() };
 }
 
-async function startBareWorkerd(
-  scriptPath: string,
-  defaults: WranglerDefaults,
-  bindings: Record<string, unknown>,
-  options: LocalEdgeOptions,
-): Promise<LocalEdge> {
-  const dir = mkdtempSync(path.join(tmpdir(), "wgkex-edge-workerd-"));
-  const list: WorkerdBinding[] = [
-    { name: "WGKEX_CONFIG", json: bindings.WGKEX_CONFIG },
-    ...Object.entries(bindings)
-      .filter(([name]) => name !== "WGKEX_CONFIG")
-      .map(([name, value]) => ({ name, text: String(value) })),
-    { name: "DOMAIN_REGISTRY", durableObjectNamespace: "DomainRegistry" },
-    { name: "EDGE_STATS", durableObjectNamespace: "EdgeStats" },
-  ];
-  // Not persisted: a directory removed at stop (workerd's in-memory storage has no SQL API).
-  const storageDir = options.persistDir || path.join(dir, "storage");
-  mkdirSync(storageDir, { recursive: true });
+/**
+ * Self-hosting: the bundle and a workerd configuration in `dir` (`edge.capnp`, mode 600: it
+ * holds the secrets), objects persisted in `options.persistDir`. Returns the config's path.
+ */
+export async function writeWorkerdSetup(dir: string, options: LocalEdgeOptions): Promise<string> {
+  const bundle = ensureBuilt(options.bundleDir ?? DEFAULT_BUNDLE_DIR);
+  const defaults = await wranglerDefaults();
+  mkdirSync(dir, { recursive: true });
+  mkdirSync(options.persistDir as string, { recursive: true });
+  const scriptPath = path.join(dir, "index.js");
+  copyFileSync(bundle, scriptPath);
   const configPath = path.join(dir, "edge.capnp");
-  writeFileSync(
-    configPath,
-    workerdConfig(
-      {
-        modules: [{ name: "index.js", path: scriptPath }],
-        compatibilityDate: defaults.compatibilityDate,
-        compatibilityFlags: defaults.compatibilityFlags,
-        bindings: list,
-        durableObjects: ["DomainRegistry", "EdgeStats"],
-        storageDir,
-      },
-      {
-        configDir: dir,
-        address: `${options.host ?? "127.0.0.1"}:${options.port ?? 0}`,
-        ...(options.v8Flags ? { v8Flags: options.v8Flags } : {}),
-      },
-    ),
-  );
-  try {
-    const workerd = await serveWorkerd(configPath, options.verbose ? { verbose: true } : {});
-    return {
-      url: workerd.url,
-      miniflare: undefined,
-      pid: workerd.pid,
-      stop: async () => {
-        await workerd.stop();
-        rmSync(dir, { recursive: true, force: true });
-      },
-    };
-  } catch (error) {
-    rmSync(dir, { recursive: true, force: true });
-    throw error;
-  }
+  const text = edgeWorkerdConfig({
+    scriptPath,
+    compatibilityDate: defaults.compatibilityDate,
+    compatibilityFlags: defaults.compatibilityFlags,
+    bindings: edgeBindings(options, defaults),
+    storageDir: path.resolve(options.persistDir as string),
+    address: `${options.host ?? "127.0.0.1"}:${options.port ?? 8787}`,
+    configDir: dir,
+  });
+  writeFileSync(configPath, text, { mode: 0o600 });
+  return configPath;
 }
 
 /** workerd's output, line by line, to `onLine` (and on to this process's output when verbose). */
@@ -265,22 +240,34 @@ export function parseServing(value: string | undefined): Serving | undefined {
 }
 
 // As a program: serve until SIGTERM/SIGINT, print one JSON line with the URL when ready.
+// With --write-config DIR (bare workerd): write DIR/edge.capnp and the bundle, print the
+// `workerd serve` command, and exit (self-hosting: see docs/deployment.md).
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const configFile = argValue("--config");
   const tokensFile = argValue("--tokens");
   const parkerKeyFile = argValue("--parker-key-file");
   const serving = parseServing(argValue("--serving"));
-  const edge = await startLocalEdge({
+  const options: LocalEdgeOptions = {
     ...(serving ? { serving } : {}),
+    host: argValue("--host") ?? "127.0.0.1",
     port: Number(argValue("--port") ?? 8787),
     persistDir: argValue("--persist") ?? false,
     ...(configFile ? { config: JSON.parse(readFileSync(configFile, "utf8")) } : {}),
     ...(tokensFile ? { gatewayTokens: JSON.parse(readFileSync(tokensFile, "utf8")) } : {}),
     ...(argValue("--admin-token") ? { adminToken: argValue("--admin-token") } : {}),
     ...(parkerKeyFile ? { parkerSigningKey: readFileSync(parkerKeyFile, "utf8") } : {}),
-    ...(process.argv.includes("--no-node-limit") ? { nodeLimit: false as const } : {}),
+    ...(process.argv.includes("--no-node-limit") || serving === "workerd" ? { nodeLimit: false as const } : {}),
     verbose: process.argv.includes("--verbose"),
-  });
+  };
+  const writeTo = argValue("--write-config");
+  if (writeTo !== undefined) {
+    if (serving !== "workerd") throw new Error("--write-config: only with --serving workerd");
+    if (!options.persistDir) throw new Error("--write-config: give --persist DIR, where the objects' SQLite lives");
+    const configPath = await writeWorkerdSetup(path.resolve(writeTo), options);
+    console.log(`wrote ${configPath} (it holds the secrets: mode 600)\nrun: workerd serve ${configPath}`);
+    process.exit(0);
+  }
+  const edge = await startLocalEdge(options);
   console.log(JSON.stringify({ ready: true, url: edge.url.href }));
   const stop = async () => {
     await edge.stop();

@@ -1,8 +1,12 @@
+import { spawnSync } from "node:child_process";
+import { statSync } from "node:fs";
 import { Agent, request } from "node:http";
+import { createServer } from "node:net";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import type { LocalEdge, Serving } from "../../edge/local/serve.ts";
 import { workerdConfig } from "../../edge/local/workerd-config.ts";
+import { serveWorkerd } from "../../edge/local/workerd-process.ts";
 import { randomKey, registerKey, startEdge, TEST_TOKENS, tempDir } from "../support/edge.ts";
 import { RawGateway } from "../support/gateway-socket.ts";
 
@@ -89,6 +93,47 @@ describe.each(["miniflare", "direct", "workerd"] as const)("the edge served by %
     );
     expect(status.status).toBe(200);
     expect(((await status.json()) as { public_key: string }).public_key).toBe(key);
+  });
+});
+
+const freePort = (): Promise<number> =>
+  new Promise((resolve) => {
+    const server = createServer().listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === "object" && address ? address.port : 0));
+    });
+  });
+
+describe("self-hosting on workerd (docs/deployment.md)", () => {
+  it("serve.ts --write-config writes a configuration that `workerd serve` runs as the edge", async () => {
+    const dir = tempDir("selfhost");
+    const port = await freePort();
+    const serve = path.resolve(import.meta.dirname, "../../edge/local/serve.ts");
+    const written = spawnSync(
+      process.execPath,
+      [
+        serve,
+        "--serving",
+        "workerd",
+        "--write-config",
+        path.join(dir, "etc"),
+        "--persist",
+        path.join(dir, "state"),
+      ].concat(["--port", String(port)]),
+      { encoding: "utf8" },
+    );
+    expect(written.stderr).toBe("");
+    expect(written.stdout).toContain(`run: workerd serve ${path.join(dir, "etc", "edge.capnp")}`);
+    expect(statSync(path.join(dir, "etc", "edge.capnp")).mode & 0o777).toBe(0o600);
+    const workerd = await serveWorkerd(path.join(dir, "etc", "edge.capnp"));
+    try {
+      expect(workerd.url.port).toBe(String(port));
+      const res = await registerKey(workerd.url, DOMAIN, randomKey());
+      expect(await res.text()).toBe('{"Message":"OK"}\n');
+      expect(statSync(path.join(dir, "state", "wgkex-edge-DomainRegistry")).isDirectory()).toBe(true);
+    } finally {
+      await workerd.stop();
+    }
   });
 });
 
