@@ -1,6 +1,7 @@
 /**
- * The edge as a local process: the Worker bundle in workerd through Miniflare, with
- * persisted Durable Object storage, the wrangler.toml defaults and test or demo secrets.
+ * The edge as a local process: the Worker bundle in workerd (through Miniflare, or bare
+ * `workerd serve`), with persisted Durable Object storage, the wrangler.toml defaults and
+ * test or demo secrets.
  * Used by `npm start`, the integration and end-to-end suites, and the benchmarks. Unlike
  * `wrangler dev` there is no proxy in front, so what is measured is workerd and our code.
  *
@@ -51,8 +52,13 @@ export interface LocalEdgeOptions {
  */
 export type Serving = "miniflare" | "direct" | "workerd";
 
-/** What `startLocalEdge` uses unless told otherwise (npm start, tests, the bench). */
-export const DEFAULT_SERVING: Serving = "miniflare";
+/**
+ * What `startLocalEdge` uses unless told otherwise (npm start, tests, the bench): the
+ * Worker's own socket. Miniflare's entry worker in front doubles a small Worker's CPU per
+ * request and closes kept-alive connections after an unread body; Cloudflare has neither
+ * (bench/README.md, "Where the tails come from").
+ */
+export const DEFAULT_SERVING: Serving = "direct";
 
 export interface LocalEdge {
   url: URL;
