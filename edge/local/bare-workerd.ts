@@ -59,7 +59,11 @@ export interface BareEdge {
  * workerd's in-memory storage has no SQL API.
  */
 export async function startBareWorkerd(
-  o: Omit<EdgeWorkerdOptions, "storageDir" | "configDir"> & { persistDir?: string | undefined; verbose?: boolean },
+  o: Omit<EdgeWorkerdOptions, "storageDir" | "configDir"> & {
+    persistDir?: string | undefined;
+    verbose?: boolean;
+    onLog?: (line: string) => void;
+  },
 ): Promise<BareEdge> {
   const dir = mkdtempSync(path.join(tmpdir(), "wgkex-edge-workerd-"));
   try {
@@ -67,7 +71,10 @@ export async function startBareWorkerd(
     mkdirSync(storageDir, { recursive: true });
     const configPath = path.join(dir, "edge.capnp");
     writeFileSync(configPath, edgeWorkerdConfig({ ...o, storageDir, configDir: dir }), { mode: 0o600 });
-    const workerd = await serveWorkerd(configPath, o.verbose ? { verbose: true } : {});
+    const workerd = await serveWorkerd(configPath, {
+      ...(o.verbose ? { verbose: true } : {}),
+      ...(o.onLog ? { onLine: o.onLog } : {}),
+    });
     return {
       url: workerd.url,
       pid: workerd.pid,

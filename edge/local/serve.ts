@@ -159,6 +159,7 @@ export async function startLocalEdge(options: LocalEdgeOptions = {}): Promise<Lo
       persistDir: options.persistDir || undefined,
       ...(options.v8Flags ? { v8Flags: options.v8Flags } : {}),
       ...(options.verbose ? { verbose: true } : {}),
+      ...(options.onLog ? { onLog: options.onLog } : {}),
     });
     return { ...edge, miniflare: undefined };
   }

@@ -28,6 +28,8 @@ export interface WorkerdProcess {
 export interface ServeOptions {
   /** Forward workerd's output. */
   verbose?: boolean;
+  /** Every line workerd prints (its console). */
+  onLine?: (line: string) => void;
   timeoutMs?: number;
 }
 
@@ -41,6 +43,7 @@ export async function serveWorkerd(configPath: string, options: ServeOptions = {
     stream?.on("data", (chunk) => {
       log = `${log}${chunk}`.slice(-4_000);
     });
+    if (stream && options.onLine) readline.createInterface(stream).on("line", options.onLine);
   }
   const exited = new Promise<never>((_, reject) => {
     child.once("exit", (code, signal) =>
