@@ -12,8 +12,8 @@
  * `verify` frames and keys each gateway received, against the limiter's bound.
  */
 import { readFileSync } from "node:fs";
+import { REPAIR_LIMITS } from "@wgkex-edge/edge/repair-limits";
 import { DEFAULT_SERVING } from "../../edge/local/serve.ts";
-import { REPAIR_LIMITS } from "../../edge/src/registry/registration/repair-limiter.ts";
 import { BenchGateway } from "../lib/gateway.ts";
 import { exchangeBody } from "../lib/keys.ts";
 import { runLoad } from "../lib/load.ts";
