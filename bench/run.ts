@@ -12,7 +12,22 @@ const SUITES: Record<
   string,
   { about: string; load: () => Promise<{ run: (ctx: BenchContext) => Promise<SuiteResult> }> }
 > = {
-  edge: { about: "node API throughput/latency vs reference workers (part 1)", load: () => import("./suites/edge.ts") },
+  edge: {
+    about: "node API under wrk: throughput, p50/p99/max, socket errors vs reference workers (part 1)",
+    load: () => import("./suites/edge.ts"),
+  },
+  profile: {
+    about: "where the request path's CPU goes (perf on bare workerd): JavaScript vs runtime vs kernel, runtime steps",
+    load: () => import("./suites/profile.ts"),
+  },
+  repair: {
+    about: "the repair signal's cost: repeats of installed keys and a storm, writes and verify frames",
+    load: () => import("./suites/repair.ts"),
+  },
+  tails: {
+    about: "where p99 tails come from: serving path x wrk threads x connections, pinning, body reading",
+    load: () => import("./suites/tails.ts"),
+  },
   delivery: {
     about: "registration -> frame at a connected gateway socket (part 2)",
     load: () => import("./suites/delivery.ts"),
@@ -36,7 +51,7 @@ const SUITES: Record<
     load: () => import("./suites/parker.ts"),
   },
   status: {
-    about: "registrations while clients poll the public status, 30,000 keys (issue 12)",
+    about: "registrations (wrk) while N clients poll /status and /api/v1/status, 30,000 keys (issues 12, 15)",
     load: () => import("./suites/status.ts"),
   },
 };

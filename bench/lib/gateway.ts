@@ -14,7 +14,8 @@ export interface BenchGatewayOptions {
 
 /**
  * A gateway's socket that does what a fast agent does and nothing else: hello, take the
- * snapshot/replay, then ack every `peers` frame at once (one cumulative ack per frame).
+ * snapshot/replay, then ack every `peers` frame at once (one cumulative ack per frame), and
+ * answer every `verify` (repair signal) with all keys in place.
  * Frames are parsed with JSON.parse only (no schema), so the client costs little CPU.
  */
 export class BenchGateway {
@@ -23,6 +24,12 @@ export class BenchGateway {
   removes = 0;
   frames = 0;
   maxSeq = 0;
+  /** `verify` frames (repair signals) received, the keys they listed, and when each key was last listed. */
+  verifyFrames = 0;
+  verifyKeys = 0;
+  /** Keys listed again within this window (ms) since their previous listing. */
+  verifyRepeats = 0;
+  readonly verifiedAt = new Map<string, number>();
   welcome: { mode: string; head: number } | undefined;
   snapshotKeys = 0;
   snapshotDone = false;
@@ -72,6 +79,18 @@ export class BenchGateway {
           }
           if (max > this.maxSeq) this.maxSeq = max;
           this.send({ type: "ack", seq: max });
+          return;
+        }
+        case "verify": {
+          // A healthy agent: every key is in place, nothing to repair.
+          this.verifyFrames++;
+          this.verifyKeys += frame.keys.length;
+          for (const key of frame.keys as string[]) {
+            const before = this.verifiedAt.get(key);
+            if (before !== undefined && at - before < 60_000) this.verifyRepeats++;
+            this.verifiedAt.set(key, at);
+          }
+          this.send({ type: "verified", ok: frame.keys.length, repaired: [] });
           return;
         }
         case "error":

@@ -84,11 +84,22 @@ export function systemBusyMs(): number {
   return (busy * 1000) / CLK_TCK;
 }
 
-/** CPU time of this process and all its descendants so far, ms. */
+/**
+ * CPU time of this process and all its descendants so far, ms, including children that
+ * already exited and were reaped (cutime/cstime), so a load generator that ends during a
+ * measurement does not turn into "foreign" load.
+ */
 export function treeCpuMs(): number {
-  let total = 0;
+  let total = reapedChildrenCpuMs();
   for (const pid of [process.pid, ...descendantPids()]) total += procStat(pid)?.cpuMs ?? 0;
   return total;
+}
+
+/** CPU of this process's children that exited and were waited for (fields 16 and 17). */
+function reapedChildrenCpuMs(): number {
+  const text = readFileSync("/proc/self/stat", "utf8");
+  const f = text.slice(text.lastIndexOf(")") + 2).split(" ");
+  return ((Number(f[13]) + Number(f[14])) * 1000) / CLK_TCK;
 }
 
 /**

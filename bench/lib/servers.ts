@@ -1,10 +1,19 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { Miniflare } from "miniflare4";
-import { buildEdge, type LocalEdge, REPO_ROOT, startLocalEdge, wranglerDefaults } from "../../edge/local/serve.ts";
+import {
+  buildEdge,
+  type LocalEdge,
+  REPO_ROOT,
+  type Serving,
+  startLocalEdge,
+  wranglerDefaults,
+} from "../../edge/local/serve.ts";
+import { workerdConfig } from "../../edge/local/workerd-config.ts";
+import { serveWorkerd } from "../../edge/local/workerd-process.ts";
 import { BENCH_TOKENS } from "./gateway.ts";
 import { childPids } from "./proc.ts";
 
@@ -49,28 +58,40 @@ async function withNewWorkerd<T>(start: () => Promise<T>): Promise<{ value: T; p
   return { value, pid };
 }
 
+export interface BenchEdgeOptions {
+  /** Persisted SQLite in a temp dir (default) or in memory. */
+  persist?: boolean;
+  serving?: Serving;
+  /** V8 flags ("workerd" serving), e.g. --perf-basic-prof for perf profiles. */
+  v8Flags?: string[];
+  /** Configuration fields on top of `benchConfig` (e.g. limits for a status test). */
+  config?: Record<string, unknown>;
+  /** Parker (bench/suites/parker.ts): the config with its parker section, and the signing key. */
+  parker?: { config: unknown; signingKey: string };
+}
+
 export async function startBenchEdge(
   domains: string[],
   gateways: string[],
-  persist = true,
-  /** Parker (bench/suites/parker.ts): the config with its parker section, and the signing key. */
-  parker?: { config: unknown; signingKey: string },
+  options: BenchEdgeOptions = {},
 ): Promise<Served & { edge: LocalEdge }> {
   buildBenchEdge();
-  const persistDir = persist ? benchTemp("edge") : undefined;
+  const persistDir = (options.persist ?? true) ? benchTemp("edge") : undefined;
   const { value: edge, pid } = await withNewWorkerd(() =>
     startLocalEdge({
       bundleDir: BENCH_BUNDLE_DIR,
       persistDir: persistDir ?? false,
-      config: parker?.config ?? benchConfig(domains, gateways),
-      ...(parker ? { parkerSigningKey: parker.signingKey } : {}),
+      config: options.parker?.config ?? { ...(benchConfig(domains, gateways) as object), ...options.config },
+      ...(options.parker ? { parkerSigningKey: options.parker.signingKey } : {}),
       gatewayTokens: Object.fromEntries(gateways.map((g) => [g, BENCH_TOKENS[g]!])),
       nodeLimit: false,
+      ...(options.serving ? { serving: options.serving } : {}),
+      ...(options.v8Flags ? { v8Flags: options.v8Flags } : {}),
     }),
   );
   return {
     url: edge.url,
-    pid,
+    pid: edge.pid ?? pid,
     persistDir,
     edge,
     stop: async () => {
@@ -80,32 +101,79 @@ export async function startBenchEdge(
   };
 }
 
-/** A reference Worker (bench/reference/*.js) through Miniflare 4 with the edge's runtime settings. */
-export async function startReferenceWorker(kind: "constant" | "upsert"): Promise<Served> {
+/** constant: answers at once; rpc: Worker -> DO -> returns; upsert: Worker -> DO -> one SQLite upsert. */
+export type ReferenceKind = "constant" | "rpc" | "upsert";
+
+/**
+ * A reference Worker (bench/reference/*.js) with the edge's runtime settings, served the
+ * same way as the edge it is compared with (see `Serving`).
+ */
+export async function startReferenceWorker(
+  kind: ReferenceKind,
+  serving: Serving = "miniflare",
+  /** V8 flags ("workerd" serving only). */
+  v8Flags?: string[],
+): Promise<Served> {
   const defaults = await wranglerDefaults();
-  const persistDir = kind === "upsert" ? benchTemp("upsert") : undefined;
+  const withObject = kind !== "constant";
+  const persistDir = withObject ? benchTemp(kind) : undefined;
+  const scriptPath = path.join(BENCH_DIR, "reference", `${kind}-worker.js`);
+  if (serving === "workerd") {
+    const dir = benchTemp("workerd");
+    const configPath = path.join(dir, "worker.capnp");
+    writeFileSync(
+      configPath,
+      workerdConfig(
+        {
+          modules: [{ name: "worker.js", path: scriptPath }],
+          compatibilityDate: defaults.compatibilityDate,
+          compatibilityFlags: defaults.compatibilityFlags,
+          ...(withObject
+            ? {
+                bindings: [{ name: "KEY_STORE", durableObjectNamespace: "KeyStore" }],
+                durableObjects: ["KeyStore"],
+                storageDir: persistDir,
+              }
+            : {}),
+        },
+        { configDir: dir, address: "127.0.0.1:0", ...(v8Flags ? { v8Flags } : {}) },
+      ),
+    );
+    const workerd = await serveWorkerd(configPath);
+    return {
+      url: workerd.url,
+      pid: workerd.pid,
+      persistDir,
+      stop: async () => {
+        await workerd.stop();
+        rmSync(dir, { recursive: true, force: true });
+        if (persistDir) rmSync(persistDir, { recursive: true, force: true });
+      },
+    };
+  }
   const { value: mf, pid } = await withNewWorkerd(async () => {
     const mf = new Miniflare({
       modules: true,
-      scriptPath: path.join(BENCH_DIR, "reference", `${kind}-worker.js`),
+      scriptPath,
       compatibilityDate: defaults.compatibilityDate,
       compatibilityFlags: defaults.compatibilityFlags,
-      ...(kind === "upsert"
+      ...(withObject
         ? {
             durableObjects: { KEY_STORE: { className: "KeyStore", useSQLite: true } },
-            durableObjectsPersist: persistDir,
+            durableObjectsPersist: persistDir ?? false,
           }
         : {}),
       cf: false,
       host: "127.0.0.1",
       port: 0,
+      ...(serving === "direct" ? { unsafeDirectSockets: [{ host: "127.0.0.1", port: 0 }] } : {}),
       handleRuntimeStdio: () => {},
     });
     await mf.ready;
     return mf;
   });
   return {
-    url: await mf.ready,
+    url: serving === "direct" ? await mf.unsafeGetDirectURL() : await mf.ready,
     pid,
     persistDir,
     stop: async () => {

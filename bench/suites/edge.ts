@@ -1,238 +1,231 @@
 /**
- * Part 1: the edge's node API in local workerd (rate limits off), against reference
- * ceilings measured in the same run: a constant Worker, a Worker -> DO -> one SQLite
- * upsert, and a bare Node http server.
+ * Part 1: the edge's node API in local workerd (rate limits off), loaded by wrk (an
+ * independent C generator, several threads, keep-alive), against reference ceilings served
+ * the same way in the same run: a constant Worker, a Worker -> DO -> one SQLite upsert, and
+ * a bare Node http server. Every figure has p50/p99/max and wrk's socket errors; the
+ * comparisons are ratios taken within each repetition (see bench/README.md).
  */
+import { DEFAULT_SERVING } from "../../edge/local/serve.ts";
+import { checkDelivery } from "../lib/delivery-check.ts";
 import { BenchGateway } from "../lib/gateway.ts";
-import { benchKey, exchangeBody } from "../lib/keys.ts";
-import { type LoadResult, runLoad } from "../lib/load.ts";
-import { cpuMsOf, foreignLoadMeter } from "../lib/proc.ts";
+import { exchangeBody } from "../lib/keys.ts";
+import { runLoad } from "../lib/load.ts";
+import { measureWrk, type WrkMeasured } from "../lib/measure.ts";
 import { type BenchContext, type Row, type SuiteResult, type Target, target } from "../lib/report.ts";
 import { type Served, startBenchEdge, startNodeHttp, startReferenceWorker } from "../lib/servers.ts";
-import { median, sleep, until } from "../lib/stats.ts";
+import { median, sleep } from "../lib/stats.ts";
+import { sentNewKeys, type WrkBody, wrkKey } from "../lib/wrk.ts";
 
-const CONCURRENCY = [1, 16, 64] as const;
+const CONNECTIONS = [1, 16, 64] as const;
+/** wrk threads (fewer when there are fewer connections). */
+export const WRK_THREADS = 2;
 const KEY_SET = 10_000;
 const BAD_KEY = "not-a-key";
+const V1 = "/api/v1/wg/key/exchange";
 
-interface Measured {
-  rps: number;
-  p50: number;
-  p99: number;
-  max: number;
-  requests: number;
-  ok: number;
-  connections: number;
-  cpuMsPerReq: number;
-  /** CPU used by processes outside the bench during the measurement, cores. */
-  foreignCores: number;
-}
-
-/** Foreign CPU (cores) above which a measurement is repeated (other work on a shared box). */
-const NOISY_CORES = 0.25;
-
-async function measure(
-  server: Served,
-  path: string,
-  concurrency: number,
-  durationMs: number,
-  body: (i: number) => string,
-  maxRequests?: number,
-  retries = 2,
-): Promise<Measured & { raw: LoadResult }> {
-  const cpu0 = server.pid ? cpuMsOf(server.pid) : Number.NaN;
-  const foreign = foreignLoadMeter();
-  const raw = await runLoad({
-    base: server.url,
-    path,
-    concurrency,
-    durationMs,
-    body,
-    ...(maxRequests ? { maxRequests } : {}),
-  });
-  const cpu = server.pid ? cpuMsOf(server.pid) - cpu0 : Number.NaN;
-  const foreignCores = foreign();
-  // Repeatable only when the request bodies may be sent again (not for new-key runs).
-  if (foreignCores > NOISY_CORES && retries > 0 && maxRequests === undefined) {
-    await sleep(1_000);
-    return measure(server, path, concurrency, durationMs, body, maxRequests, retries - 1);
-  }
-  return {
-    foreignCores,
-    rps: raw.rps,
-    p50: raw.p50,
-    p99: raw.p99,
-    max: raw.max,
-    requests: raw.requests,
-    ok: raw.ok,
-    connections: raw.connections,
-    cpuMsPerReq: cpu / raw.requests,
-    raw,
-  };
-}
-
-type Series = Map<string, Measured[]>;
-const push = (series: Series, key: string, m: Measured): void => {
-  const { raw: _raw, ...rest } = m as Measured & { raw?: LoadResult };
-  series.set(key, [...(series.get(key) ?? []), rest]);
-};
+type Series = Map<string, WrkMeasured[]>;
 
 export async function run(ctx: BenchContext): Promise<SuiteResult> {
-  const D = ctx.quick ? 1_000 : 4_000;
+  const durationS = ctx.quick ? 2 : 5;
   const reps = ctx.reps;
+  const serving = DEFAULT_SERVING;
   const domains = ["ffmuc_warm"];
   for (const v of [1, 2]) for (let r = 0; r < reps; r++) domains.push(`ffmuc_v${v}r${r}`);
-  const edge = await startBenchEdge(domains, ["gw01", "gw02"]);
-  const constant = await startReferenceWorker("constant");
-  const upsert = await startReferenceWorker("upsert");
+  const edge = await startBenchEdge(domains, ["gw01", "gw02"], { serving });
+  const constant = await startReferenceWorker("constant", serving);
+  const rpc = await startReferenceWorker("rpc", serving);
+  const upsert = await startReferenceWorker("upsert", serving);
   const node = await startNodeHttp();
   ctx.log(
-    `edge ${edge.url.href} (workerd pid ${edge.pid}), constant pid ${constant.pid}, upsert pid ${upsert.pid}, node pid ${node.pid}`,
+    `edge ${edge.url.href} (${serving}, workerd pid ${edge.pid}), constant pid ${constant.pid}, upsert pid ${upsert.pid}, node pid ${node.pid}`,
   );
   const series: Series = new Map();
+  const push = (key: string, m: WrkMeasured): void => {
+    series.set(key, [...(series.get(key) ?? []), m]);
+  };
   const ratios = new Map<string, number[]>();
   const ratio = (name: string, v: number): void => {
     ratios.set(name, [...(ratios.get(name) ?? []), v]);
   };
   const checks: string[] = [];
+  const wrk = (c: number, path: string, body: WrkBody, label?: (attempt: number) => WrkBody) => ({
+    path,
+    threads: Math.min(WRK_THREADS, c),
+    connections: c,
+    durationS,
+    body,
+    ...(label ? { beforeRetry: (attempt: number) => ({ ...wrk(c, path, label(attempt)) }) } : {}),
+  });
+  const fixed: WrkBody = { kind: "fixed", body: exchangeBody("ffmuc_x", wrkKey("fixed", 0)) };
 
   try {
     // Warm-up (JIT, DO instantiation, SQLite files): not recorded.
-    const warmMs = ctx.quick ? 500 : 1_500;
-    await measure(constant, "/", 16, warmMs, (i) => exchangeBody("ffmuc_warm", benchKey("warm-c", i)));
-    await measure(upsert, "/", 16, warmMs, (i) => exchangeBody("ffmuc_warm", benchKey("warm-u", i)));
-    await measure(node, "/", 16, warmMs, () => "x");
-    await measure(edge, "/api/v1/wg/key/exchange", 16, warmMs, (i) =>
-      exchangeBody("ffmuc_warm", benchKey("warm-e", i)),
-    );
+    const warm = { ...wrk(16, "/", fixed), durationS: 1, retries: 0 };
+    await measureWrk(constant, warm);
+    await measureWrk(rpc, warm);
+    await measureWrk(upsert, { ...warm, body: { kind: "new", domain: "ffmuc_warm", label: "warmu" } });
+    await measureWrk(node, warm);
+    await measureWrk(edge, { ...warm, path: V1, body: { kind: "new", domain: "ffmuc_warm", label: "warme" } });
 
     for (let r = 0; r < reps; r++) {
       ctx.log(`edge: repetition ${r + 1}/${reps}`);
-      const perRep = new Map<string, number>();
-      for (const c of CONCURRENCY) {
-        const m = await measure(constant, "/", c, D, (i) => exchangeBody("ffmuc_x", benchKey(`c${r}/${c}`, i)));
-        push(series, `constant/${c}`, m);
-        perRep.set(`constant/${c}`, m.rps);
-      }
-      for (const c of CONCURRENCY) {
-        const m = await measure(upsert, "/", c, D, (i) => exchangeBody("ffmuc_x", benchKey(`u${r}/${c}`, i)));
-        push(series, `upsert/${c}`, m);
-        perRep.set(`upsert/${c}`, m.rps);
-      }
-      for (const c of CONCURRENCY) {
-        const m = await measure(node, "/", c, D, (i) => exchangeBody("ffmuc_x", benchKey(`h${r}/${c}`, i)));
-        push(series, `node-http/${c}`, m);
+      const rep = new Map<string, WrkMeasured>();
+      const take = async (key: string, server: Served, options: ReturnType<typeof wrk>) => {
+        const m = await measureWrk(server, options);
+        push(key, m);
+        rep.set(key, m);
+        return m;
+      };
+      for (const c of CONNECTIONS) {
+        await take(`constant/${c}`, constant, wrk(c, "/", fixed));
+        await take(`rpc/${c}`, rpc, wrk(c, "/", fixed));
+        const label = (a: number): WrkBody => ({ kind: "new", domain: "ffmuc_x", label: `u${r}c${c}a${a}` });
+        await take(`upsert/${c}`, upsert, wrk(c, "/", label(0), label));
+        await take(`node-http/${c}`, node, wrk(c, "/", fixed));
       }
 
       for (const v of [1, 2] as const) {
         const domain = `ffmuc_v${v}r${r}`;
         const path = `/api/v${v}/wg/key/exchange`;
         const gws = [
-          await BenchGateway.connect(edge.url, "gw01", domain, { v2: v === 2, track: false }),
-          await BenchGateway.connect(edge.url, "gw02", domain, { v2: v === 2, track: false }),
+          await BenchGateway.connect(edge.url, "gw01", domain, { v2: v === 2 }),
+          await BenchGateway.connect(edge.url, "gw02", domain, { v2: v === 2 }),
         ];
         await sleep(50); // interface/load frames processed before v2 asks for a choice
-        const registered: string[] = [];
-        for (const c of CONCURRENCY) {
-          const label = `n${v}/${r}/${c}`;
-          const m = await measure(edge, path, c, D, (i) => exchangeBody(domain, benchKey(label, i)), KEY_SET);
-          if (m.ok !== m.requests) checks.push(`v${v} new c=${c}: ${m.requests - m.ok} of ${m.requests} not 200`);
-          for (let i = 0; i < m.requests && registered.length < KEY_SET; i++) registered.push(benchKey(label, i));
-          push(series, `edge-v${v}-new/${c}`, m);
-          perRep.set(`edge-v${v}-new/${c}`, m.rps);
+        // The repeated set, registered by the Node generator (exact per-request answers).
+        const setLabel = `s${v}r${r}`;
+        const reg = await runLoad({
+          base: edge.url,
+          path,
+          concurrency: 64,
+          maxRequests: KEY_SET,
+          body: (i) => exchangeBody(domain, wrkKey(setLabel, i)),
+        });
+        if (reg.ok !== KEY_SET) checks.push(`v${v} rep ${r}: key set ${KEY_SET - reg.ok} not 200`);
+        const sent: string[] = Array.from({ length: KEY_SET }, (_, i) => wrkKey(setLabel, i));
+        let answered = reg.ok;
+
+        for (const c of CONNECTIONS) {
+          const label = (a: number): WrkBody => ({ kind: "new", domain, label: `n${v}r${r}c${c}a${a}` });
+          const m = await take(`edge-v${v}-new/${c}`, edge, wrk(c, path, label(0), label));
+          if (m.non2xx > 0) checks.push(`v${v} new c=${c}: ${m.non2xx} of ${m.requests} not 200`);
+          for (const run of m.runs) {
+            if (run.body.kind === "new") sent.push(...sentNewKeys(run.body.label, run.sentPerThread));
+          }
+          answered += m.requests - m.non2xx;
         }
-        let totalNew = CONCURRENCY.reduce((n, c) => n + series.get(`edge-v${v}-new/${c}`)!.at(-1)!.requests, 0);
-        if (registered.length < KEY_SET) {
-          const label = `t${v}/${r}`;
-          const topUp = KEY_SET - registered.length;
-          const m = await measure(edge, path, 64, 600_000, (i) => exchangeBody(domain, benchKey(label, i)), topUp);
-          for (let i = 0; i < m.requests; i++) registered.push(benchKey(label, i));
-          totalNew += m.requests;
-        }
-        for (const c of CONCURRENCY) {
-          const offset = (c * 7919) % registered.length;
-          const m = await measure(edge, path, c, D, (i) =>
-            exchangeBody(domain, registered[(offset + i) % registered.length]!),
-          );
-          if (m.ok !== m.requests) checks.push(`v${v} repeated c=${c}: ${m.requests - m.ok} not 200`);
-          push(series, `edge-v${v}-repeated/${c}`, m);
-          perRep.set(`edge-v${v}-repeated/${c}`, m.rps);
+        for (const c of CONNECTIONS) {
+          const body: WrkBody = { kind: "repeated", domain, label: setLabel, size: KEY_SET };
+          const m = await take(`edge-v${v}-repeated/${c}`, edge, wrk(c, path, body));
+          if (m.non2xx > 0) checks.push(`v${v} repeated c=${c}: ${m.non2xx} of ${m.requests} not 200`);
         }
         if (v === 1) {
-          const m = await measure(edge, path, 16, D, () => exchangeBody(domain, BAD_KEY));
-          push(series, "edge-invalid/16", m);
+          for (const c of [16, 64]) {
+            await take(`edge-invalid/${c}`, edge, wrk(c, path, { kind: "fixed", body: exchangeBody(domain, BAD_KEY) }));
+          }
         }
-        // Every new key reached the gateways: v1 both, v2 the chosen one.
-        const expected = v === 1 ? totalNew * 2 : totalNew;
-        const adds = (): number => gws.reduce((n, g) => n + g.adds, 0);
-        try {
-          await until(() => adds() >= expected, `gateway frames (${adds()}/${expected})`, 15_000);
-        } catch (error) {
-          checks.push(String(error));
-        }
-        if (adds() !== expected) checks.push(`v${v} rep ${r}: gateways got ${adds()} adds, expected ${expected}`);
+        checks.push(
+          ...(await checkDelivery({ edge: edge.url, domain, gateways: gws, sent, answered, allGateways: v === 1 })),
+        );
         for (const g of gws) await g.close();
       }
-      for (const v of [1, 2]) {
-        for (const c of [16, 64]) {
-          ratio(
-            `v${v} repeated / constant @${c}`,
-            perRep.get(`edge-v${v}-repeated/${c}`)! / perRep.get(`constant/${c}`)!,
-          );
-          ratio(`v${v} new / upsert @${c}`, perRep.get(`edge-v${v}-new/${c}`)! / perRep.get(`upsert/${c}`)!);
+
+      const rps = (key: string): number => rep.get(key)!.rps;
+      for (const c of [16, 64]) {
+        for (const v of [1, 2]) {
+          ratio(`v${v} repeated / constant @${c}`, rps(`edge-v${v}-repeated/${c}`) / rps(`constant/${c}`));
+          ratio(`v${v} repeated / rpc floor @${c}`, rps(`edge-v${v}-repeated/${c}`) / rps(`rpc/${c}`));
+          ratio(`v${v} new / upsert @${c}`, rps(`edge-v${v}-new/${c}`) / rps(`upsert/${c}`));
         }
+        for (const key of [...rep.keys()].filter((k) => k.startsWith("edge-") && k.endsWith(`/${c}`))) {
+          const m = rep.get(key)!;
+          const ref = rep.get(`constant/${c}`)!;
+          ratio(`p99 ${key} / constant`, m.p99 / ref.p99);
+          ratio(`socket errors ${key} - constant`, m.socketErrors - ref.socketErrors);
+          ratio(`p99 / p50 ${key}`, m.p99 / m.p50);
+          ratio(`socket errors ${key}`, m.socketErrors);
+        }
+      }
+      for (const c of [16, 64]) ratio(`rpc floor / constant @${c}`, rps(`rpc/${c}`) / rps(`constant/${c}`));
+      for (const v of [1, 2]) {
         for (const kind of ["new", "repeated"]) {
-          ratio(`v${v} ${kind} 64 / 16`, perRep.get(`edge-v${v}-${kind}/64`)! / perRep.get(`edge-v${v}-${kind}/16`)!);
+          ratio(`v${v} ${kind} 64 / 16`, rps(`edge-v${v}-${kind}/64`) / rps(`edge-v${v}-${kind}/16`));
         }
       }
     }
   } finally {
     await edge.stop();
     await constant.stop();
+    await rpc.stop();
     await upsert.stop();
     await node.stop();
   }
+  return report(series, ratios, checks, serving);
+}
 
-  const labels: Record<string, string> = {
-    constant: "reference: constant Worker (workerd)",
-    upsert: "reference: Worker -> DO -> 1 upsert (workerd)",
-    "node-http": "reference: bare Node http server",
-    "edge-v1-new": "edge v1, new keys",
-    "edge-v1-repeated": "edge v1, repeated keys (10,000-key set)",
-    "edge-v2-new": "edge v2, new keys",
-    "edge-v2-repeated": "edge v2, repeated keys (10,000-key set)",
-    "edge-invalid": "edge, invalid requests (400)",
+const LABELS: Record<string, string> = {
+  constant: "reference: constant Worker (workerd)",
+  rpc: "reference: Worker -> DO RPC, no work (workerd)",
+  upsert: "reference: Worker -> DO -> 1 upsert (workerd)",
+  "node-http": "reference: bare Node http server",
+  "edge-v1-new": "edge v1, new keys",
+  "edge-v1-repeated": "edge v1, repeated keys (10,000-key set)",
+  "edge-v2-new": "edge v2, new keys",
+  "edge-v2-repeated": "edge v2, repeated keys (10,000-key set)",
+  "edge-invalid": "edge, invalid requests (400)",
+};
+
+/** Median of each field over repetitions, as a table row. */
+export function wrkRow(suite: string, figure: string, runs: readonly WrkMeasured[], extra = ""): Row {
+  const med = (f: (m: WrkMeasured) => number): number => median(runs.map(f));
+  const errors = runs.map((m) => m.socketErrors);
+  const cpu = med((m) => m.cpuMsPerReq);
+  return {
+    suite,
+    figure,
+    value: med((m) => m.rps),
+    unit: "req/s",
+    p50: med((m) => m.p50),
+    p99: med((m) => m.p99),
+    max: med((m) => m.max),
+    note: [
+      `errors ${errors.join("/")}`,
+      `cpu ${Number.isFinite(cpu) ? cpu.toFixed(3) : "?"} ms/req`,
+      extra,
+      `foreign ${med((m) => m.foreignCores).toFixed(2)} cores`,
+    ]
+      .filter(Boolean)
+      .join(", "),
   };
+}
+
+function report(series: Series, ratios: Map<string, number[]>, checks: string[], serving: string): SuiteResult {
   const rows: Row[] = [];
-  const summary: Record<string, Record<string, number>> = {};
   for (const [key, runs] of series) {
     const [name, c] = key.split("/");
-    const med = {
-      rps: median(runs.map((m) => m.rps)),
-      p50: median(runs.map((m) => m.p50)),
-      p99: median(runs.map((m) => m.p99)),
-      max: median(runs.map((m) => m.max)),
-      cpuMsPerReq: median(runs.map((m) => m.cpuMsPerReq)),
-      connections: median(runs.map((m) => m.connections)),
-      foreignCores: median(runs.map((m) => m.foreignCores)),
-    };
-    summary[key] = med;
-    rows.push({
-      suite: "edge",
-      figure: `${labels[name!] ?? name} @${c}`,
-      value: med.rps,
-      unit: "req/s",
-      p50: med.p50,
-      p99: med.p99,
-      max: med.max,
-      note: `cpu ${Number.isFinite(med.cpuMsPerReq) ? med.cpuMsPerReq.toFixed(3) : "?"} ms/req, ${med.connections} conns, foreign ${med.foreignCores.toFixed(2)} cores`,
-    });
+    const p99x = ratios.get(`p99 ${key} / constant`);
+    const extra = p99x ? `p99 ${median(p99x).toFixed(1)}× constant's` : "";
+    rows.push(wrkRow("edge", `${LABELS[name!] ?? name} @${c}`, runs, extra));
   }
   const targets: Target[] = [];
+  const per = (values: number[]): string => `per run ${values.map((x) => x.toFixed(2)).join(", ")}`;
   for (const [name, values] of ratios) {
     const m = median(values);
-    const bound = name.includes("repeated /") ? 0.7 : name.includes("new /") ? 0.8 : 0.9;
-    targets.push(target("edge", name, m, ">=", bound, `per-run ratios ${values.map((x) => x.toFixed(2)).join(", ")}`));
+    if (name.includes("repeated / constant")) {
+      const floor = ratios.get(`rpc floor / constant @${name.split("@")[1]}`) ?? [];
+      const note = `${per(values)}; Worker -> DO RPC floor / constant ${median(floor).toFixed(2)}`;
+      targets.push(target("edge", name, m, ">=", 0.7, note));
+    } else if (name.includes("repeated / rpc floor")) targets.push(target("edge", name, m, ">=", 0.8, per(values)));
+    else if (name.includes("new / upsert")) targets.push(target("edge", name, m, ">=", 1.3, per(values)));
+    else if (name.includes("64 / 16")) targets.push(target("edge", name, m, ">=", 0.95, per(values)));
+    else if (name.startsWith("p99 edge")) targets.push(target("edge", name, m, "<=", 2, per(values)));
+    else if (name.startsWith("socket errors") && name.endsWith("- constant")) {
+      targets.push(target("edge", name, Math.max(...values), "<=", 0, `worst run; ${per(values)}`));
+    } else if (name.startsWith("socket errors") && serving !== "miniflare") {
+      targets.push(target("edge", name, Math.max(...values), "==", 0, `${serving} serving; worst run`));
+    } else if (name.startsWith("p99 / p50") && serving !== "miniflare") {
+      targets.push(target("edge", name, m, "<=", 5, `${serving} serving; ${per(values)}`));
+    }
   }
   targets.push(
     target(
@@ -244,9 +237,10 @@ export async function run(ctx: BenchContext): Promise<SuiteResult> {
       checks.join("; ") || undefined,
     ),
   );
+  const summary = Object.fromEntries([...series].map(([key, runs]) => [key, wrkRow("edge", key, runs)]));
   return {
     rows,
     targets,
-    data: { series: Object.fromEntries(series), summary, ratios: Object.fromEntries(ratios), checks },
+    data: { serving, series: Object.fromEntries(series), summary, ratios: Object.fromEntries(ratios), checks },
   };
 }

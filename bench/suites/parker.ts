@@ -58,9 +58,8 @@ async function signingRate(ms: number): Promise<number> {
 
 export async function run(ctx: BenchContext): Promise<SuiteResult> {
   const D = ctx.quick ? 1_000 : 3_000;
-  const edge = await startBenchEdge(config.domains, ["gw01", "gw02"], true, {
-    config,
-    signingKey: vectors.key.signify_secret_key,
+  const edge = await startBenchEdge(config.domains, ["gw01", "gw02"], {
+    parker: { config, signingKey: vectors.key.signify_secret_key },
   });
   ctx.log(`edge ${edge.url.href} (workerd pid ${edge.pid})`);
   const series = new Map<string, Array<{ rps: number; p50: number; p99: number; cpu: number }>>();

@@ -1,0 +1,86 @@
+/**
+ * `workerd serve <config>` as a child process: the runtime alone, without Miniflare. The
+ * binary is the one the repository's Miniflare runs, so both serving paths use the same
+ * workerd. The port comes back over workerd's control pipe (`--control-fd`), so port 0 works.
+ *
+ * Plain Node (type stripping), no imports of the workspace's TypeScript.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { createRequire } from "node:module";
+import readline from "node:readline";
+import type { Readable } from "node:stream";
+
+/** The workerd binary Miniflare 4 (the `miniflare4` dependency) runs. */
+export function workerdBinary(): string {
+  const require = createRequire(import.meta.url);
+  const fromMiniflare = createRequire(require.resolve("miniflare4"));
+  const bin = fromMiniflare("workerd") as { default: string } | string;
+  return typeof bin === "string" ? bin : bin.default;
+}
+
+export interface WorkerdProcess {
+  url: URL;
+  pid: number;
+  child: ChildProcess;
+  stop(): Promise<void>;
+}
+
+export interface ServeOptions {
+  /** Forward workerd's output. */
+  verbose?: boolean;
+  /** Every line workerd prints (its console). */
+  onLine?: (line: string) => void;
+  timeoutMs?: number;
+}
+
+/** Start `workerd serve configPath` and wait until its "http" socket listens. */
+export async function serveWorkerd(configPath: string, options: ServeOptions = {}): Promise<WorkerdProcess> {
+  const args = ["serve", configPath, "--control-fd=3"];
+  const output = options.verbose ? "inherit" : "pipe";
+  const child = spawn(workerdBinary(), args, { stdio: ["ignore", output, output, "pipe"] });
+  let log = "";
+  for (const stream of [child.stdout, child.stderr]) {
+    stream?.on("data", (chunk) => {
+      log = `${log}${chunk}`.slice(-4_000);
+    });
+    if (stream && options.onLine) readline.createInterface(stream).on("line", options.onLine);
+  }
+  const exited = new Promise<never>((_, reject) => {
+    child.once("exit", (code, signal) =>
+      reject(new Error(`workerd exited (${code ?? signal}) before listening:\n${log.trim()}`)),
+    );
+    child.once("error", reject);
+  });
+  exited.catch(() => {}); // after startup an exit is stop()'s business
+  const listening = (async (): Promise<number> => {
+    for await (const line of readline.createInterface(child.stdio[3] as Readable)) {
+      const message = JSON.parse(line) as { event?: string; socket?: string; port?: number };
+      if (message.event === "listen" && message.socket === "http" && message.port) return message.port;
+    }
+    throw new Error("workerd closed its control pipe before listening");
+  })();
+  const timeoutMs = options.timeoutMs ?? 30_000;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`workerd did not listen within ${timeoutMs} ms`)), timeoutMs);
+  });
+  try {
+    const port = await Promise.race([listening, exited, timeout]);
+    return {
+      url: new URL(`http://127.0.0.1:${port}/`),
+      pid: child.pid!,
+      child,
+      stop: async () => {
+        if (child.exitCode !== null || child.signalCode !== null) return;
+        const gone = new Promise((resolve) => child.once("exit", resolve));
+        child.kill("SIGTERM");
+        await gone;
+      },
+    };
+  } catch (error) {
+    child.kill("SIGKILL");
+    throw error;
+  } finally {
+    clearTimeout(timer);
+  }
+}
