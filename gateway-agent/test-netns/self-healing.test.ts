@@ -19,7 +19,7 @@ const suffix = `h${process.pid % 1_000_000}`;
 const wgIf = `wg-${suffix}`;
 const vxIf = `vx-${suffix}`;
 
-async function poll(what: string, done: () => boolean, timeoutMs = 20_000): Promise<number> {
+async function poll(what: string, done: () => boolean, timeoutMs = 60_000): Promise<number> {
   const started = Date.now();
   while (!done()) {
     if (Date.now() - started > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
