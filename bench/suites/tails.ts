@@ -2,10 +2,11 @@
  * Where the p99 tails of local workerd come from (issue 15, item 2): the same constant
  * Worker and the same edge (v1, repeated keys) under wrk, served three ways (Miniflare's
  * entry worker, Miniflare with the Worker's own socket, bare `workerd serve`), with one and
- * two wrk threads, at 16 and 64 connections; then, on the default path, with workerd and
- * wrk pinned to different cores, with the Node generator instead of wrk, and with a
- * constant Worker that leaves the body unread. Diagnostic figures, no targets of their own:
- * bench/README.md states the causes they show.
+ * two wrk threads, at 16 and 64 connections, and a constant Worker that leaves the body
+ * unread; then, on the default path: workerd and wrk pinned to different cores, the Node
+ * generator instead of wrk, the first request after the object sat idle (hibernation), and
+ * new keys with and without gateways to fan out to (frames and acks). Diagnostic figures,
+ * no targets of their own: bench/README.md states the causes they show.
  */
 import { spawnSync } from "node:child_process";
 import { DEFAULT_SERVING, type Serving } from "../../edge/local/serve.ts";
@@ -26,6 +27,8 @@ const CONNECTIONS = [16, 64] as const;
 const KEY_SET = 10_000;
 const DOMAIN = "ffmuc_tails";
 const V1 = "/api/v1/wg/key/exchange";
+/** Idle time before the wake-up figure (workerd evicts an idle object after about 10 s). */
+const IDLE_MS = 15_000;
 
 /** Pin every thread of a process to `cpus` (taskset). */
 function pin(pid: number, cpus: string): void {
@@ -62,6 +65,7 @@ export async function run(ctx: BenchContext): Promise<SuiteResult> {
     series.set(key, [...(series.get(key) ?? []), m]);
     if (threadShare !== undefined) share.set(key, [...(share.get(key) ?? []), threadShare]);
   };
+  const wakes: Array<{ first: number; nextP50: number; nextMax: number }> = [];
   const fixed: WrkBody = { kind: "fixed", body: exchangeBody(DOMAIN, wrkKey("fixed", 0)) };
   const repeated: WrkBody = { kind: "repeated", domain: DOMAIN, label: "tset", size: KEY_SET };
 
@@ -121,6 +125,18 @@ export async function run(ctx: BenchContext): Promise<SuiteResult> {
           const body = (i: number): string => exchangeBody(DOMAIN, wrkKey("tset", i % KEY_SET));
           push(`constant-node/${serving}/node/64`, await measureNode(constant, "/", 64, durationS, body));
           push(`edge-node/${serving}/node/64`, await measureNode(edge, V1, 64, durationS, body));
+          // Hibernation: nothing but the gateways' (hibernatable) sockets for a while, then one
+          // registration, then a few more: does waking the object show in a request's latency?
+          await sleep(IDLE_MS);
+          const first = await runLoad({ base: edge.url, path: V1, concurrency: 1, maxRequests: 1, body });
+          const next = await runLoad({ base: edge.url, path: V1, concurrency: 1, maxRequests: 50, body });
+          wakes.push({ first: first.max, nextP50: next.p50, nextMax: next.max });
+          // Fan-out and acks: new keys with both gateways live (frames out, acks back), then none.
+          const fresh = (label: string): WrkBody => ({ kind: "new", domain: DOMAIN, label });
+          const o = { path: V1, threads: 2, connections: 16, durationS };
+          push(`edge-new-2-gateways/${serving}/t2/16`, await measureWrk(edge, { ...o, body: fresh(`fo${r}g2`) }));
+          for (const g of gws) await g.close();
+          push(`edge-new-no-gateway/${serving}/t2/16`, await measureWrk(edge, { ...o, body: fresh(`fo${r}g0`) }));
         }
       } finally {
         for (const g of gws) await g.close();
@@ -145,7 +161,16 @@ export async function run(ctx: BenchContext): Promise<SuiteResult> {
     const clientName = client === "node" ? "Node generator" : `wrk ${client!.slice(1)} thr`;
     rows.push(wrkRow("tails", `${what} via ${serving}, ${clientName} @${c}`, runs, extra));
   }
-  return { rows, targets: [], data: { series: Object.fromEntries(series), share: Object.fromEntries(share) } };
+  if (wakes.length > 0) {
+    rows.push({
+      suite: "tails",
+      figure: `edge via ${DEFAULT_SERVING}: first registration after ${IDLE_MS / 1000} s idle`,
+      value: median(wakes.map((w) => w.first)),
+      unit: "ms",
+      note: `the next 50, one at a time: p50 ${median(wakes.map((w) => w.nextP50)).toFixed(2)} ms, max ${median(wakes.map((w) => w.nextMax)).toFixed(1)} ms; per run ${wakes.map((w) => w.first.toFixed(1)).join(", ")} ms`,
+    });
+  }
+  return { rows, targets: [], data: { series: Object.fromEntries(series), share: Object.fromEntries(share), wakes } };
 }
 
 /** Requests of the slowest wrk thread over the fastest one's (1 = both served alike). */
