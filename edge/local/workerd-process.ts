@@ -7,6 +7,7 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { createRequire } from "node:module";
+import path from "node:path";
 import readline from "node:readline";
 import type { Readable } from "node:stream";
 
@@ -30,6 +31,8 @@ export interface ServeOptions {
   verbose?: boolean;
   /** Every line workerd prints (its console). */
   onLine?: (line: string) => void;
+  /** Working directory (where V8 writes any log files it is asked for); default: the config's. */
+  cwd?: string;
   timeoutMs?: number;
 }
 
@@ -37,7 +40,10 @@ export interface ServeOptions {
 export async function serveWorkerd(configPath: string, options: ServeOptions = {}): Promise<WorkerdProcess> {
   const args = ["serve", configPath, "--control-fd=3"];
   const output = options.verbose ? "inherit" : "pipe";
-  const child = spawn(workerdBinary(), args, { stdio: ["ignore", output, output, "pipe"] });
+  const child = spawn(workerdBinary(), args, {
+    cwd: options.cwd ?? path.dirname(configPath),
+    stdio: ["ignore", output, output, "pipe"],
+  });
   let log = "";
   for (const stream of [child.stdout, child.stderr]) {
     stream?.on("data", (chunk) => {
