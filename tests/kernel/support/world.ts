@@ -149,6 +149,8 @@ export class KernelWorld implements WorldContext {
       );
       const guest = await booted;
       info.qemuPid = guest.pid;
+      // A failure from here on (the agent never welcomed, say) must not leave QEMU running.
+      cleanup.unshift(() => guest.poweroff());
       inHost(["route", "add", "10.214.0.0/16", "via", GUEST_ADDR]);
       writeFileSync(path.join(dir, "world.json"), JSON.stringify(info));
       log(`guest up: Debian kernel ${guest.release}, edge ${edge.url.href} (relayed at ${HOST_ADDR}:${RELAY_PORT})`);
