@@ -63,6 +63,23 @@ describe("run --dry-run without secrets on disk", () => {
     expect(await main(["run", "--dry-run", "--config", path], x.io)).toBe(EXIT.ok);
     expect(x.out.join("")).toContain("ip link add dev wg-welt");
   });
+
+  it("plans a userspace gateway without waiting for a wireguard-go it never started", async () => {
+    const t = testSetup({ extra: "wireguard: { implementation: userspace, command: [wireguard-go, -f] }" });
+    const path = join(t.dir, "c.yaml");
+    writeFileSync(path, t.yaml);
+    const sim = new SimHost();
+    const x = io({ runner: sim.runner });
+    expect(await main(["run", "--dry-run", "--config", path], x.io)).toBe(EXIT.ok);
+    const plan = x.out.join("");
+    // The daemon is part of the plan, and so is everything after it: the key, the address, the peers.
+    expect(plan).toContain("wireguard-go -f wg-welt &\n");
+    expect(plan.slice(plan.indexOf("wireguard-go"))).toMatch(/wg set wg-welt private-key /);
+    expect(x.err.join("")).not.toContain("did not bring up");
+    // wg-welt does not exist on the host, so nothing asked for its key: no polling for a daemon.
+    const polls = sim.runner.calls.filter((c) => c.argv.join(" ") === "wg show wg-welt public-key");
+    expect(polls).toEqual([]);
+  });
 });
 
 describe("status counts are the kernel's", () => {

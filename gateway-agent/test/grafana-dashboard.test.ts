@@ -73,6 +73,9 @@ describe("Grafana dashboard ops/grafana/wgkex-edge.json", () => {
       "wgkex_edge_gateway_adopted_peers",
       "wgkex_edge_adoption_reports_total",
       "wgkex_agent_adopted_peers",
+      // Self-healing: repeats turned into verify requests, and what gateways found.
+      "wgkex_edge_repairs_total",
+      "wgkex_agent_verified_keys_total",
     ]) {
       expect(all).toContain(name);
     }

@@ -33,6 +33,6 @@ export class DryRunRunner implements CommandRunner {
   async startDaemon(argv: readonly string[]): Promise<DaemonHandle> {
     this.#spawns++;
     this.#print(`${formatArgv(argv)} &`);
-    return { pid: undefined, exited: new Promise<number>(() => {}), kill() {} };
+    return { pid: undefined, exited: new Promise<number>(() => {}), kill() {}, planned: true };
   }
 }

@@ -23,6 +23,8 @@ export interface DaemonHandle {
   /** Resolves with the exit code (or -1 when killed by a signal). */
   readonly exited: Promise<number>;
   kill(signal?: NodeJS.Signals): void;
+  /** A dry run's plan: nothing was started, so nothing will come up to wait for. */
+  readonly planned?: boolean;
 }
 
 /** A child that reports its output line by line until it exits or is stopped (`ip -o monitor link`). */

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { isPublicKey, linkLocal, stableMac } from "@wgkex-edge/shared";
 import { batctl, ip, parker, VXLAN_PORT, wg, ZERO_MAC } from "../commands/builders.ts";
-import { type CommandRunner, mustRun } from "../commands/runner.ts";
+import { type CommandRunner, type DaemonHandle, mustRun } from "../commands/runner.ts";
 import type { AgentConfig, DomainConfig } from "../config/schema.ts";
 import { privateKeyAdvice, publicKeyFromPrivate } from "../keys.ts";
 import type { Logger } from "../log.ts";
@@ -188,13 +188,14 @@ export async function provisionDomain(
     }
     if (!alive) {
       const argv = [...config.wireguard.command, wgIf];
+      let daemon: DaemonHandle;
       try {
-        await runner.startDaemon(argv, options.daemonLog ? { logFile: options.daemonLog } : {});
+        daemon = await runner.startDaemon(argv, options.daemonLog ? { logFile: options.daemonLog } : {});
       } catch (e) {
         throw new ProvisionError(`cannot start ${argv.join(" ")}: ${(e as Error).message} (install wireguard-go)`);
       }
       const deadline = Date.now() + (options.userspaceTimeoutMs ?? 5000);
-      for (;;) {
+      while (!daemon.planned) {
         if ((await runner.run(wg.publicKey(wgIf), { readOnly: true })).code === 0) break;
         if (Date.now() > deadline) throw new ProvisionError(`${argv.join(" ")} did not bring up ${wgIf} in time`);
         await new Promise((r) => setTimeout(r, 50));
