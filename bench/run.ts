@@ -50,6 +50,11 @@ const SUITES: Record<
     about: "Parker config answers per second, signing included, next to v2 (part 7)",
     load: () => import("./suites/parker.ts"),
   },
+  latency: {
+    about:
+      "exact per-request latency (uncorrected socket generator) next to wrk's corrected p99; open loop below saturation",
+    load: () => import("./suites/latency.ts"),
+  },
   status: {
     about: "registrations (wrk) while N clients poll /status and /api/v1/status, 30,000 keys (issues 12, 15)",
     load: () => import("./suites/status.ts"),
