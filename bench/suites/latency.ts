@@ -25,12 +25,14 @@ const KEY_SET = 10_000;
 const CONNECTIONS = [16, 64] as const;
 const RATES = [500, 1_000, 2_000] as const;
 
-type Kind = "constant" | "rpc" | "edge" | "edge-new" | "node-http";
+type Kind = "constant" | "rpc" | "edge" | "edge-new" | "rpc-bare" | "edge-bare" | "node-http";
 const LABELS: Record<Kind, string> = {
   constant: "constant Worker",
   rpc: "Worker -> DO RPC floor",
   edge: "edge v1, repeated keys",
   "edge-new": "edge v1, new keys",
+  "rpc-bare": "RPC floor, bare workerd",
+  "edge-bare": "edge v1, repeated keys, bare workerd",
   "node-http": "bare Node http server",
 };
 
@@ -46,11 +48,18 @@ export async function run(ctx: BenchContext): Promise<SuiteResult> {
   const edge = await startBenchEdge([DOMAIN], ["gw01", "gw02"], { serving });
   const constant = await startReferenceWorker("constant", serving);
   const rpc = await startReferenceWorker("rpc", serving);
+  // Bare `workerd serve` runs the workerd release wrangler ships (edge/local/workerd-process.ts),
+  // the default path runs Miniflare 4's older one: both, to show what the release changes.
+  const edgeBare = await startBenchEdge([DOMAIN], ["gw01", "gw02"], { serving: "workerd" });
+  const rpcBare = await startReferenceWorker("rpc", "workerd");
   const node = await startNodeHttp();
-  const gws = [
-    await BenchGateway.connect(edge.url, "gw01", DOMAIN, {}),
-    await BenchGateway.connect(edge.url, "gw02", DOMAIN, {}),
-  ];
+  const gws: BenchGateway[] = [];
+  for (const e of [edge, edgeBare]) {
+    gws.push(
+      await BenchGateway.connect(e.url, "gw01", DOMAIN, {}),
+      await BenchGateway.connect(e.url, "gw02", DOMAIN, {}),
+    );
+  }
   const series = new Map<string, Figure[]>();
   const push = (key: string, f: Figure): void => void series.set(key, [...(series.get(key) ?? []), f]);
   const set = (i: number): string => exchangeBody(DOMAIN, wrkKey("lset", i % KEY_SET));
@@ -58,11 +67,16 @@ export async function run(ctx: BenchContext): Promise<SuiteResult> {
     constant: { served: constant, path: "/" },
     rpc: { served: rpc, path: "/" },
     edge: { served: edge, path: V1 },
+    "rpc-bare": { served: rpcBare, path: "/" },
+    "edge-bare": { served: edgeBare, path: V1 },
     "node-http": { served: node, path: "/" },
   };
+  const measured = ["constant", "rpc", "edge", "rpc-bare", "edge-bare"] as const;
   try {
-    const reg = await runLoad({ base: edge.url, path: V1, concurrency: 64, maxRequests: KEY_SET, body: set });
-    if (reg.ok !== KEY_SET) throw new Error(`key set: ${KEY_SET - reg.ok} registrations not answered 200`);
+    for (const e of [edge, edgeBare]) {
+      const reg = await runLoad({ base: e.url, path: V1, concurrency: 64, maxRequests: KEY_SET, body: set });
+      if (reg.ok !== KEY_SET) throw new Error(`key set: ${KEY_SET - reg.ok} registrations not answered 200`);
+    }
     // Warm-up (JIT, objects): not recorded.
     for (const { served, path } of Object.values(servers)) {
       await runSocketLoad({ url: served.url, path, body: set, durationS: 1, connections: 16 });
@@ -70,7 +84,7 @@ export async function run(ctx: BenchContext): Promise<SuiteResult> {
     for (let r = 0; r < ctx.reps; r++) {
       ctx.log(`latency: repetition ${r + 1}/${ctx.reps}`);
       for (const c of CONNECTIONS) {
-        for (const kind of ["constant", "rpc", "edge"] as const) {
+        for (const kind of measured) {
           const { served, path } = servers[kind];
           const exact = await runSocketLoad({
             url: served.url,
@@ -80,10 +94,9 @@ export async function run(ctx: BenchContext): Promise<SuiteResult> {
             connections: c,
             pid: served.pid,
           });
-          const body: WrkBody =
-            kind === "edge"
-              ? { kind: "repeated", domain: DOMAIN, label: "lset", size: KEY_SET }
-              : { kind: "fixed", body: set(0) };
+          const body: WrkBody = kind.startsWith("edge")
+            ? { kind: "repeated", domain: DOMAIN, label: "lset", size: KEY_SET }
+            : { kind: "fixed", body: set(0) };
           const wrk = await measureWrk(served, { path, threads: 2, connections: c, durationS, body, retries: 0 });
           push(`${kind}/closed/${c}`, { exact, wrkP99: wrk.p99 });
         }
@@ -93,7 +106,7 @@ export async function run(ctx: BenchContext): Promise<SuiteResult> {
         exact: await runSocketLoad({ url: served.url, path, body: set, durationS, connections: 16 }),
       });
       for (const rate of RATES) {
-        for (const kind of ["constant", "rpc", "edge"] as const) {
+        for (const kind of measured) {
           const { served, path } = servers[kind];
           push(`${kind}/open/${rate}`, {
             exact: await runSocketLoad({ url: served.url, path, body: set, durationS, rate, pid: served.pid }),
@@ -108,8 +121,10 @@ export async function run(ctx: BenchContext): Promise<SuiteResult> {
   } finally {
     for (const g of gws) await g.close();
     await edge.stop();
+    await edgeBare.stop();
     await constant.stop();
     await rpc.stop();
+    await rpcBare.stop();
     await node.stop();
   }
   return report(series);
@@ -134,10 +149,11 @@ function report(series: Map<string, Figure[]>): SuiteResult {
     const wrkP99 = med(runs, (f) => f.wrkP99 ?? Number.NaN);
     const refs = (["constant", "rpc"] as const)
       .map((ref) => {
-        const other = series.get(`${ref}/${loop}/${n}`);
+        const refKind = ref === "rpc" && kind === "edge-bare" ? "rpc-bare" : ref;
+        const other = series.get(`${refKind}/${loop}/${n}`);
         if (!other || ref === kind || !kind.startsWith("edge")) return "";
         const ratios = runs.map((f, i) => f.exact.p99 / (other[i]?.exact.p99 ?? Number.NaN));
-        return `p99 ${median(ratios).toFixed(1)}× ${ref === "constant" ? "constant's" : "RPC floor's"}`;
+        return `p99 ${median(ratios).toFixed(1)}× ${ref === "constant" ? "constant's" : "RPC floor's"}, p99/p50 ${median(runs.map((f) => f.exact.p99 / f.exact.p50)).toFixed(1)}`;
       })
       .filter(Boolean);
     const cpu = med(runs, (f) => f.exact.cpuMsPerReq);

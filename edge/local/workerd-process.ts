@@ -1,7 +1,6 @@
 /**
  * `workerd serve <config>` as a child process: the runtime alone, without Miniflare. The
- * binary is the one the repository's Miniflare runs, so both serving paths use the same
- * workerd. The port comes back over workerd's control pipe (`--control-fd`), so port 0 works.
+ * port comes back over workerd's control pipe (`--control-fd`), so port 0 works.
  *
  * Plain Node (type stripping), no imports of the workspace's TypeScript.
  */
@@ -11,11 +10,17 @@ import path from "node:path";
 import readline from "node:readline";
 import type { Readable } from "node:stream";
 
-/** The workerd binary Miniflare 4 (the `miniflare4` dependency) runs. */
+/**
+ * The workerd binary bare serving runs: the `workerd` dependency, the release wrangler ships
+ * (so the one `wrangler deploy` checks compatibility against), not the older one inside
+ * Miniflare 4. The newer release serves requests to a Durable Object in order: with
+ * Miniflare 4's (2026-04-26) single requests waited up to seconds behind others under load
+ * (bench/README.md, "Where the tails come from"). `MINIFLARE_WORKERD_PATH` overrides it, as
+ * it does for Miniflare.
+ */
 export function workerdBinary(): string {
-  const require = createRequire(import.meta.url);
-  const fromMiniflare = createRequire(require.resolve("miniflare4"));
-  const bin = fromMiniflare("workerd") as { default: string } | string;
+  if (process.env.MINIFLARE_WORKERD_PATH) return process.env.MINIFLARE_WORKERD_PATH;
+  const bin = createRequire(import.meta.url)("workerd") as { default: string } | string;
   return typeof bin === "string" ? bin : bin.default;
 }
 

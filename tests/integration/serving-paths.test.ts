@@ -1,12 +1,13 @@
-import { spawnSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { statSync } from "node:fs";
 import { Agent, request } from "node:http";
+import { createRequire } from "node:module";
 import { createServer } from "node:net";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import type { LocalEdge, Serving } from "../../edge/local/serve.ts";
 import { workerdConfig } from "../../edge/local/workerd-config.ts";
-import { serveWorkerd } from "../../edge/local/workerd-process.ts";
+import { serveWorkerd, workerdBinary } from "../../edge/local/workerd-process.ts";
 import { randomKey, registerKey, startEdge, TEST_TOKENS, tempDir } from "../support/edge.ts";
 import { RawGateway } from "../support/gateway-socket.ts";
 
@@ -134,6 +135,18 @@ describe("self-hosting on workerd (docs/deployment.md)", () => {
     } finally {
       await workerd.stop();
     }
+  });
+});
+
+describe("the workerd binary of bare serving", () => {
+  // Miniflare 4's older workerd (2026-04-26) let single requests to a Durable Object wait for
+  // seconds behind others under load (bench/README.md); the release wrangler ships does not.
+  it("is the release wrangler ships", () => {
+    const version = (bin: string) => execFileSync(bin, ["--version"], { encoding: "utf8" }).trim();
+    const fromWrangler = createRequire(createRequire(import.meta.url).resolve("wrangler"));
+    const wranglers = fromWrangler("workerd") as { default: string } | string;
+    const bin = (b: { default: string } | string) => (typeof b === "string" ? b : b.default);
+    expect(version(workerdBinary())).toBe(version(bin(wranglers)));
   });
 });
 
