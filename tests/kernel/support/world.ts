@@ -52,6 +52,9 @@ const edgeConfig = (gateways: string[]) => ({
   domains: [DOMAIN, "ffmuc_muc_cty"],
   domain_prefixes: ["ffmuc_"],
   gateways: gateways.map((name) => ({ name })),
+  // The scenarios read the head and the lag from the public status: always fresh, not up to
+  // 5 s old (a cached head once made the adoption scenario compare against a stale one).
+  status_cache_s: 0,
 });
 
 function startRelay(argv: string[], logFile: string): Promise<number> {
