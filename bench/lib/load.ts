@@ -1,7 +1,9 @@
 import http from "node:http";
 import type { Socket } from "node:net";
+import { exchangeBody } from "./keys.ts";
 import { selfCpuMs } from "./proc.ts";
 import { type LatencySummary, summarize } from "./stats.ts";
+import { wrkKey } from "./wrk.ts";
 
 /**
  * Closed-loop HTTP load generator: `concurrency` clients, each with its own keep-alive
@@ -142,4 +144,20 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     ...summarize(latency, done),
     ...(starts ? { samples: { start: starts.subarray(0, done), latency: latency.subarray(0, done) } } : {}),
   };
+}
+
+/**
+ * Registers the key set wrk's "repeated" bodies rotate over (`wrkKey(label, 0..n-1)`, v1) and
+ * fails unless every registration was answered 200: a figure on a partial set measures
+ * new keys where it claims repeated ones.
+ */
+export async function registerKeySet(base: URL, domain: string, label: string, n: number): Promise<void> {
+  const r = await runLoad({
+    base,
+    path: "/api/v1/wg/key/exchange",
+    concurrency: 64,
+    maxRequests: n,
+    body: (i) => exchangeBody(domain, wrkKey(label, i)),
+  });
+  if (r.ok !== n) throw new Error(`key set ${label}: ${n - r.ok} of ${n} registrations not answered 200`);
 }

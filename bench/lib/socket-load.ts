@@ -14,7 +14,7 @@
  */
 import net from "node:net";
 import { cpuMsOf } from "./proc.ts";
-import { percentile } from "./stats.ts";
+import { type LatencySummary, summarize } from "./stats.ts";
 
 export interface SocketLoadOptions {
   url: URL;
@@ -39,14 +39,9 @@ export interface Stall {
   worstMs: number;
 }
 
-export interface SocketLoadResult {
+export interface SocketLoadResult extends LatencySummary {
   requests: number;
   rps: number;
-  p50: number;
-  p90: number;
-  p99: number;
-  p999: number;
-  max: number;
   /** Answers other than 200. */
   non200: number;
   cpuMsPerReq: number;
@@ -202,15 +197,10 @@ export async function runSocketLoad(options: SocketLoadOptions): Promise<SocketL
   }
   const elapsedS = (performance.now() - t0) / 1000;
   const cpu = options.pid ? cpuMsOf(options.pid) - cpuBefore : Number.NaN;
-  const sorted = Float64Array.from(latencies).sort();
   return {
+    ...summarize(latencies),
     requests: latencies.length,
     rps: latencies.length / elapsedS,
-    p50: percentile(sorted, 50),
-    p90: percentile(sorted, 90),
-    p99: percentile(sorted, 99),
-    p999: percentile(sorted, 99.9),
-    max: sorted.length > 0 ? sorted[sorted.length - 1]! : Number.NaN,
     non200,
     cpuMsPerReq: cpu / Math.max(1, latencies.length),
     stalls: groupStalls(slow),

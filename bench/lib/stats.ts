@@ -20,6 +20,7 @@ export interface LatencySummary {
   p50: number;
   p90: number;
   p99: number;
+  p999: number;
   max: number;
   mean: number;
 }
@@ -33,6 +34,7 @@ export function summarize(latencies: ArrayLike<number>, n = latencies.length): L
     p50: percentile(sorted, 50),
     p90: percentile(sorted, 90),
     p99: percentile(sorted, 99),
+    p999: percentile(sorted, 99.9),
     max: n > 0 ? sorted[n - 1]! : Number.NaN,
     mean: n > 0 ? sum / n : Number.NaN,
   };

@@ -13,7 +13,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { BenchGateway } from "../lib/gateway.ts";
 import { exchangeBody } from "../lib/keys.ts";
-import { runLoad } from "../lib/load.ts";
+import { registerKeySet } from "../lib/load.ts";
 import { measureWrk, type WrkMeasured } from "../lib/measure.ts";
 import type { BenchContext, Row, SuiteResult } from "../lib/report.ts";
 import { type Served, startBenchEdge, startReferenceWorker } from "../lib/servers.ts";
@@ -120,13 +120,7 @@ export async function run(ctx: BenchContext): Promise<SuiteResult> {
   const rows: Row[] = [];
   const data: Record<string, { measured: WrkMeasured; profile: CpuProfile }> = {};
   try {
-    await runLoad({
-      base: edge.url,
-      path: V1,
-      concurrency: 64,
-      maxRequests: KEY_SET,
-      body: (i) => exchangeBody(DOMAIN, wrkKey("pset", i)),
-    });
+    await registerKeySet(edge.url, DOMAIN, "pset", KEY_SET);
     const fixed: WrkBody = { kind: "fixed", body: exchangeBody(DOMAIN, wrkKey("fixed", 0)) };
     const figures: Array<[string, Served, string, WrkBody]> = [
       ["edge v1, repeated keys", edge, V1, { kind: "repeated", domain: DOMAIN, label: "pset", size: KEY_SET }],

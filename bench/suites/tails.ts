@@ -12,7 +12,7 @@ import { spawnSync } from "node:child_process";
 import { DEFAULT_SERVING, type Serving } from "../../edge/local/serve.ts";
 import { BenchGateway } from "../lib/gateway.ts";
 import { exchangeBody } from "../lib/keys.ts";
-import { runLoad } from "../lib/load.ts";
+import { registerKeySet, runLoad } from "../lib/load.ts";
 import { measureWrk, type WrkMeasured } from "../lib/measure.ts";
 import { cpuMsOf, foreignLoadMeter } from "../lib/proc.ts";
 import type { BenchContext, Row, SuiteResult } from "../lib/report.ts";
@@ -79,13 +79,7 @@ export async function run(ctx: BenchContext): Promise<SuiteResult> {
         await BenchGateway.connect(edge.url, "gw02", DOMAIN, { track: false }),
       ];
       try {
-        await runLoad({
-          base: edge.url,
-          path: V1,
-          concurrency: 64,
-          maxRequests: KEY_SET,
-          body: (i) => exchangeBody(DOMAIN, wrkKey("tset", i)),
-        });
+        await registerKeySet(edge.url, DOMAIN, "tset", KEY_SET);
         await measureWrk(constant, { path: "/", threads: 2, connections: 16, durationS: 1, body: fixed, retries: 0 });
         for (const threads of THREADS) {
           for (const c of CONNECTIONS) {

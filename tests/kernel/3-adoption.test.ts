@@ -3,14 +3,12 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { pool } from "../e2e/support/check.ts";
 import { DOMAIN, GATEWAY_PORT, post, randomKey, until, VNI } from "../e2e/support/world.ts";
-import { HOP_PENALTY, IF, ROUTING_ALGO } from "./support/constants.ts";
+import { HOP_PENALTY, IF, NETWORKD_MAC, ROUTING_ALGO } from "./support/constants.ts";
 import { attachWorld, kernelSkip } from "./support/suite.ts";
 import type { KernelWorld } from "./support/world.ts";
 
 const skip = kernelSkip();
 const OURS = [IF.wg, IF.vx, IF.bat, IF.br];
-/** A MAC of networkd's choosing (it derives one from the machine id), not the agent's. */
-const NETWORKD_MAC = "4e:1d:2c:00:4b:01";
 
 describe.skipIf(skip !== undefined)("3. provisioning adopts interfaces the system already made", () => {
   let world: KernelWorld;

@@ -18,3 +18,8 @@ export const GATEWAY_MESH_ADDRESS = `${MESH_PREFIX}1`;
 export const IF = { wg: "wg-welt", vx: "vx-welt", bat: "bat-welt", br: "br-welt" } as const;
 export const HOP_PENALTY = 60;
 export const ROUTING_ALGO = "BATMAN_V";
+/**
+ * A MAC of networkd's choosing (it derives one from the machine id), not the agent's: the
+ * adoption scenario gives it to its networkd-made VXLAN, and the agent keeps it from then on.
+ */
+export const NETWORKD_MAC = "4e:1d:2c:00:4b:01";
